@@ -1,0 +1,3 @@
+from ngjax.main import run
+
+run()
