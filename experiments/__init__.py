@@ -16,3 +16,20 @@ def available():
         if hasattr(mod, "CONFIG"):
             names.append(info.name)
     return sorted(names)
+
+
+def load(name: str) -> dict:
+    """The ``CONFIG`` dict of ``experiments/<name>.py``; ConfigError naming the choices if unknown."""
+    import importlib
+
+    from ngjax.config import ConfigError
+
+    if not name.replace("_", "").isalnum():
+        raise ConfigError(f"--experiment={name!r}: not a valid experiment name")
+    try:
+        mod = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError:
+        raise ConfigError(f"--experiment={name}: unknown; available: {', '.join(available())}") from None
+    if not hasattr(mod, "CONFIG"):
+        raise ConfigError(f"--experiment={name}: experiments/{name}.py defines no CONFIG (not a variant)")
+    return dict(mod.CONFIG)

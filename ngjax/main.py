@@ -7,7 +7,6 @@ Flags -> Config (an ``--experiment`` supplies defaults, flags given on the comma
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 import sys
 
@@ -50,18 +49,9 @@ CONFIG_FLAGS = [f.name for f in dataclasses.fields(Config) if f.name != "experim
 
 
 def load_experiment(name: str) -> dict:
-    """The ``CONFIG`` dict of ``experiments/<name>.py``."""
-    if not name.replace("_", "").isalnum():
-        raise ConfigError(f"--experiment={name!r}: not a valid experiment name")
-    try:
-        mod = importlib.import_module(f"experiments.{name}")
-    except ModuleNotFoundError:
-        from experiments import available
+    from experiments import load
 
-        raise ConfigError(f"--experiment={name}: unknown; available: {', '.join(available())}") from None
-    if not hasattr(mod, "CONFIG"):
-        raise ConfigError(f"--experiment={name}: experiments/{name}.py defines no CONFIG (not a variant)")
-    return dict(mod.CONFIG)
+    return load(name)
 
 
 def config_from_flags() -> Config:
