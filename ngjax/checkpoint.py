@@ -12,6 +12,7 @@ import glob
 import hashlib
 import os
 import shutil
+import sys
 import time
 from typing import Any, Optional, Tuple
 
@@ -38,6 +39,7 @@ class Checkpoints:
 
     def __init__(self, directory: str, keep: int = 3, read_only: bool = False):
         self.directory = os.path.abspath(directory)
+        self.read_only = read_only
         if not read_only:
             self._clean_tmp()
         options = ocp.CheckpointManagerOptions(
@@ -80,7 +82,8 @@ class Checkpoints:
     def restore_latest_good(self, abstract_state: Any) -> Optional[Tuple[int, Any, dict]]:
         """(step, state, meta) of the newest step that restores cleanly; None if there is none.
 
-        Bad steps are moved aside with a warning; if steps exist but none is good, raises.
+        Bad steps are moved aside with a warning (left in place when read-only); if steps exist
+        but none is good, raises.
         """
         steps = self.steps()
         for step in reversed(steps):
@@ -92,12 +95,13 @@ class Checkpoints:
                 logging.warning("checkpoint %s/%d cannot be restored (%s); trying the one before",
                                 self.directory, step, reason)
                 print(f"warning: checkpoint step {step} is damaged ({reason}); "
-                      "falling back to the step before it", flush=True)
-                self._quarantine(step)
+                      "falling back to the step before it", file=sys.stderr, flush=True)
+                if not self.read_only:
+                    self._quarantine(step)
         if steps:
+            where = "left in place" if self.read_only else "moved to checkpoints_corrupt/ untouched"
             raise NgjaxError(f"none of the checkpoints in {self.directory} (steps {steps}) can be "
-                             "restored; they were moved to checkpoints_corrupt/ untouched. Use a new "
-                             "--workdir, or repair them")
+                             f"restored; they were {where}. Use a new --workdir, or repair them")
         return None
 
     def _quarantine(self, step: int) -> None:

@@ -28,7 +28,7 @@ from ngjax.progress import progress
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 SUBSETS = ("train", "test")
 _FOLDERS = {"train": "20news-bydate-train", "test": "20news-bydate-test"}
-CACHE_VERSION = 1  # bump when anything below changes what the cached arrays hold
+CACHE_VERSION = 2  # bump when anything below changes what the cached arrays hold
 
 
 # ----------------------------------------------------------------------------- tokenizer
@@ -238,7 +238,7 @@ class Dataset:
     y_val: Optional[np.ndarray]
     target_names: List[str]
     tokenizer: Tokenizer
-    test_texts: Optional[List[str]] = None  # only when the corpus was read in this process
+    test_heads: Optional[List[str]] = None  # first lines of each test document (for samples)
 
     @property
     def num_classes(self) -> int:
@@ -286,7 +286,14 @@ def _split_indices(labels: np.ndarray, fraction: float, seed: int) -> Tuple[np.n
     return np.sort(train_idx), np.sort(val_idx)
 
 
-def _tokenize(cfg: Config) -> Tuple[dict, Optional[List[str]]]:
+def text_head(text: str, lines: int = 3, chars: int = 240) -> str:
+    """The first non-empty lines of a document, joined with ' / ' (for sample listings)."""
+    kept = [l.strip() for l in text.splitlines() if l.strip()][:lines]
+    out = " / ".join(kept)
+    return out if len(out) <= chars else out[: chars - 3] + "..."
+
+
+def _tokenize(cfg: Config) -> dict:
     corpus = load_corpus(cfg.data_dir, cfg.remove)
     train_texts, y_train = corpus.texts["train"], corpus.labels["train"]
     parts = {}
@@ -299,19 +306,19 @@ def _tokenize(cfg: Config) -> Tuple[dict, Optional[List[str]]]:
     parts["train"] = (train_texts, y_train)
     parts["test"] = (corpus.texts["test"], corpus.labels["test"])
     tok = Tokenizer(num_words=cfg.num_words).fit_on_texts(train_texts)
-    arrays = {"target_names": json.dumps(corpus.target_names), "tokenizer": tok.to_json()}
+    arrays = {"target_names": json.dumps(corpus.target_names), "tokenizer": tok.to_json(),
+              "test_heads": json.dumps([text_head(t) for t in corpus.texts["test"]])}
     for name, (texts, ys) in parts.items():
         flat, offsets = _flatten(tok.texts_to_sequences(texts, desc=f"tokenising {name}"))
         arrays[f"{name}_flat"], arrays[f"{name}_offsets"] = flat, offsets
         arrays[f"{name}_y"] = np.asarray(ys, dtype=np.int32)
-    return arrays, corpus.texts["test"]
+    return arrays
 
 
 def load_dataset(cfg: Config, cache_dir: Optional[str] = None) -> Dataset:
     """Token arrays for ``cfg``; tokenised once per cache key, padded here (cheap)."""
     cache_dir = cache_dir or default_cache_dir()
     path = os.path.join(cache_dir, f"tokens-{cache_key(cfg)}.npz")
-    test_texts = None
     arrays = None
     if os.path.exists(path):
         try:
@@ -321,7 +328,7 @@ def load_dataset(cfg: Config, cache_dir: Optional[str] = None) -> Dataset:
         except Exception as e:  # a truncated or foreign file: rebuild it
             logging.warning("token cache %s unreadable (%s); rebuilding it", path, e)
     if arrays is None:
-        arrays, test_texts = _tokenize(cfg)
+        arrays = _tokenize(cfg)
         os.makedirs(cache_dir, exist_ok=True)
         tmp = path + f".tmp{os.getpid()}.npz"
         np.savez(tmp, **arrays)
@@ -339,5 +346,5 @@ def load_dataset(cfg: Config, cache_dir: Optional[str] = None) -> Dataset:
         x_test=padded("test"), y_test=arrays["test_y"],
         x_val=padded("val") if has_val else None, y_val=arrays["val_y"] if has_val else None,
         target_names=json.loads(str(arrays["target_names"])), tokenizer=tok,
-        test_texts=test_texts,
+        test_heads=json.loads(str(arrays["test_heads"])),
     )

@@ -21,6 +21,7 @@ flags.DEFINE_string("experiment", None, "Named variant from experiments/ (e.g. s
 flags.DEFINE_string("workdir", None, "Run folder: config.json, metrics.jsonl, checkpoints/. Default runs/<experiment or cell_seqN>.")
 flags.DEFINE_string("cache_dir", None, "Where token arrays and GloVe tables are cached (default $NGJAX_CACHE or ~/.cache/ngjax).")
 flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpoint (workdir, checkpoints/ or checkpoints/N).")
+flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).")
 flags.DEFINE_string("cell", D.cell, "Recurrent cell: lstm | rnn.")
 flags.DEFINE_integer("hidden_size", D.hidden_size, "Units of the recurrent layer.")
 flags.DEFINE_string("embeddings", D.embeddings, "glove (frozen pretrained) | random (trainable, uniform(-0.05, 0.05)).")
@@ -84,7 +85,8 @@ def main(argv):
     from ngjax import train  # imports jax: after the flags are known good
 
     try:
-        summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from)
+        summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from,
+                                           report=FLAGS.report)
     except InterruptedRun as e:
         print(f"interrupted: {e}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -26,6 +26,7 @@ from absl import logging
 from flax import struct
 
 from ngjax import model as model_lib
+from ngjax import serving
 from ngjax.checkpoint import Checkpoints
 from ngjax.config import Config, differing_keys, validate, RANDOM_EMBED_DIM
 from ngjax.errors import InterruptedRun, NgjaxError
@@ -305,13 +306,14 @@ def _write_jsonl(path: str, rows) -> None:
 
 
 def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = None,
-                       restore_from: Optional[str] = None) -> dict:
+                       restore_from: Optional[str] = None, report: bool = True) -> dict:
     """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict."""
     t_start = time.perf_counter()
     cfg = resolve(cfg)
     check_workdir(cfg, workdir)
     prep = prepare(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir behind
     write_config(cfg, workdir)
+    serving.save_vocabulary(workdir, prep.data.tokenizer, prep.data.target_names)
     spec, tx, ds = prep.spec, prep.tx, prep.data
     print(model_lib.summary_table(spec, cfg.seq_len, prep.keras_rows), flush=True)
 
@@ -384,6 +386,11 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
         raise InterruptedRun(f"interrupted by {signal.Signals(interrupted).name} after epoch "
                              f"{int(state.epoch)}; checkpoint saved. Run the same command to resume")
     summary = write_summary(workdir, prep, history, time.perf_counter() - t_start)
+    if report and history:
+        from ngjax.report import write_report
+
+        write_report(workdir, {**state.frozen, **state.params}, spec, ds, history)
+        print(f"Report: {workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md", flush=True)
     return summary
 
 

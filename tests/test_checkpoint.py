@@ -114,8 +114,8 @@ def test_corrupt_latest_falls_back_to_earlier_step(corpus_dir, glove8, tmp_path,
         f.truncate(os.path.getsize(biggest) // 2)
     capsys.readouterr()
     T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=4), w, cache)
-    out = capsys.readouterr().out
-    assert "checkpoint step 3 is damaged" in out and "Restored checkpoint of epoch 2" in out
+    cap = capsys.readouterr()
+    assert "checkpoint step 3 is damaged" in cap.err and "Restored checkpoint of epoch 2" in cap.out
     assert [r["epoch"] for r in _rows(w)] == [1, 2, 3, 4]
     assert glob.glob(os.path.join(w, "checkpoints_corrupt", "3-*"))  # kept, not deleted
 

@@ -1,0 +1,223 @@
+"""Seconds per training epoch: ngjax against Keras 3 (JAX backend) and PyTorch, in one run.
+
+Command (what produced experiments/results/benchmark.md):
+    python -m experiments.benchmark --data_dir=../shared/data/20news-bydate.tar.gz
+
+Every framework trains the same model on the same token arrays (ngjax's own pipeline) with the
+same optimizer steps per epoch (batch 32, the last batch smaller: 354 steps on 20NG), one
+framework after another in this process. The first epoch (compile / warm-up) is reported
+separately; the table shows the median of ``--repeats`` warm epochs and the ratio peer/ngjax.
+Peers are optional (``pip install -e '.[bench]'``); a missing one is reported as such. Runs
+unchanged on a GPU (each framework then uses it).
+
+Keras gets the seed's recipe: an Embedding with one row per training word (134,138 rows).
+ngjax stores the rows the tokenizer can emit (20,000), which gives the same results (see
+README, Design); for the trainable embedding this is part of why ngjax is faster.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
+flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
+flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
+flags.DEFINE_list("variants", ["seed", "seq100", "rnn", "random_emb"], "Variants to time.")
+flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
+flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
+FLAGS = flags.FLAGS
+
+VARIANTS = {
+    "seed": dict(cell="lstm", seq_len=30, embeddings="glove"),
+    "seq100": dict(cell="lstm", seq_len=100, embeddings="glove"),
+    "rnn": dict(cell="rnn", seq_len=30, embeddings="glove"),
+    "random_emb": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50),
+}
+
+
+def _time_epochs(run_epoch, repeats):
+    """(first epoch seconds, [warm epoch seconds])."""
+    t = time.perf_counter()
+    run_epoch()
+    first = time.perf_counter() - t
+    warm = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run_epoch()
+        warm.append(time.perf_counter() - t)
+    return first, warm
+
+
+def bench_ngjax(prep, repeats):
+    import jax
+    import jax.numpy as jnp
+
+    from ngjax import train
+
+    state = [train.create_state(0, prep.spec, prep.tx, prep.table)]
+    x, y = jnp.asarray(prep.data.x_train), jnp.asarray(prep.data.y_train)
+    epoch = jax.jit(functools.partial(train.train_epoch, spec=prep.spec, tx=prep.tx,
+                                      batch_size=prep.cfg.batch_size), donate_argnums=0)
+
+    def run():
+        state[0], sums = epoch(state[0], x, y)
+        jax.block_until_ready(sums)
+
+    return _time_epochs(run, repeats)
+
+
+def _full_table(prep):
+    """The seed's table: one row per training word (rows past num_words never looked up)."""
+    rows, dim = prep.keras_rows, prep.spec.embed_dim
+    if prep.table is None:
+        return None, rows, dim
+    full = np.zeros((rows, dim), np.float32)
+    full[: prep.table.shape[0]] = prep.table
+    return full, rows, dim
+
+
+def bench_keras(prep, repeats):
+    import keras
+
+    table, rows, dim = _full_table(prep)
+    spec = prep.spec
+    emb = keras.layers.Embedding(rows, dim, trainable=table is None)
+    rnn = keras.layers.LSTM(spec.hidden_size) if spec.cell == "lstm" else keras.layers.SimpleRNN(spec.hidden_size)
+    model = keras.Sequential([keras.Input((prep.cfg.seq_len,), dtype="int32"), emb, rnn,
+                              keras.layers.Dense(spec.num_classes, activation="softmax")])
+    if table is not None:
+        emb.set_weights([table])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = prep.data.x_train, prep.data.y_train
+
+    def run():
+        model.fit(x, y, batch_size=prep.cfg.batch_size, epochs=1, shuffle=True, verbose=0)
+
+    return _time_epochs(run, repeats)
+
+
+def bench_torch(prep, repeats):
+    import torch
+
+    torch.manual_seed(0)
+    table, rows, dim = _full_table(prep)
+    spec = prep.spec
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(rows, dim)
+            if table is not None:
+                self.emb.weight.data.copy_(torch.from_numpy(table))
+                self.emb.weight.requires_grad_(False)
+            cls = torch.nn.LSTM if spec.cell == "lstm" else torch.nn.RNN
+            self.rnn = cls(dim, spec.hidden_size, batch_first=True)
+            self.out = torch.nn.Linear(spec.hidden_size, spec.num_classes)
+
+        def forward(self, t):
+            _, h = self.rnn(self.emb(t))
+            h = h[0] if isinstance(h, tuple) else h
+            return self.out(h[-1])
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    net = Net().to(dev)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
+    x = torch.from_numpy(prep.data.x_train.astype(np.int64)).to(dev)
+    y = torch.from_numpy(prep.data.y_train.astype(np.int64)).to(dev)
+    bs = prep.cfg.batch_size
+
+    def run():
+        perm = torch.randperm(x.shape[0], device=dev)
+        for i in range(0, x.shape[0], bs):
+            idx = perm[i:i + bs]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        if dev == "cuda":
+            torch.cuda.synchronize()
+
+    return _time_epochs(run, repeats)
+
+
+PEERS = {"keras": bench_keras, "torch": bench_torch}
+
+
+def _version(mod):
+    try:
+        return __import__(mod).__version__
+    except Exception:
+        return None
+
+
+def main(argv):
+    import jax
+
+    from ngjax import train
+    from ngjax.config import Config
+
+    results = []
+    for name in FLAGS.variants:
+        cfg = train.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
+        prep = train.prepare(cfg, FLAGS.cache_dir)
+        row = {"variant": name, "cell": cfg.cell, "seq_len": cfg.seq_len, "embeddings": cfg.embeddings,
+               "embed_dim": cfg.embed_dim, "steps_per_epoch": -(-prep.data.x_train.shape[0] // cfg.batch_size)}
+        first, warm = bench_ngjax(prep, FLAGS.repeats)
+        row["ngjax"] = {"first": first, "warm": warm, "median": statistics.median(warm)}
+        print(f"{name}: ngjax {row['ngjax']['median']:.3f} s/epoch (first {first:.2f} s)", flush=True)
+        for peer in FLAGS.peers:
+            try:
+                first, warm = PEERS[peer](prep, FLAGS.repeats)
+            except ImportError as e:
+                row[peer] = {"missing": str(e)}
+                print(f"{name}: {peer} not installed ({e})", flush=True)
+                continue
+            row[peer] = {"first": first, "warm": warm, "median": statistics.median(warm),
+                         "ratio": statistics.median(warm) / row["ngjax"]["median"]}
+            print(f"{name}: {peer} {row[peer]['median']:.3f} s/epoch (first {first:.2f} s), "
+                  f"{row[peer]['ratio']:.2f}x ngjax", flush=True)
+        results.append(row)
+
+    dev = jax.devices()[0]
+    env = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+           "device": f"{dev.platform}: {getattr(dev, 'device_kind', '')}", "python": platform.python_version(),
+           "jax": jax.__version__, "keras": _version("keras"), "torch": _version("torch"),
+           "repeats": FLAGS.repeats}
+    head = "| variant | steps/epoch | ngjax s/epoch (first) | " + " | ".join(
+        f"{p} s/epoch (first) | {p}/ngjax" for p in FLAGS.peers) + " |"
+    lines = [head, "|" + "---|" * (3 + 2 * len(FLAGS.peers))]
+    for r in results:
+        cells = [r["variant"], str(r["steps_per_epoch"]), f"{r['ngjax']['median']:.3f} ({r['ngjax']['first']:.1f})"]
+        for p in FLAGS.peers:
+            if "median" in r.get(p, {}):
+                cells += [f"{r[p]['median']:.3f} ({r[p]['first']:.1f})", f"**{r[p]['ratio']:.2f}x**"]
+            else:
+                cells += ["not installed", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    md = (f"# Training speed, seconds per epoch (median of {FLAGS.repeats} warm epochs)\n\n"
+          f"Command: `python -m experiments.benchmark {' '.join(sys.argv[1:])}`\n\n"
+          + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n\n" + "\n".join(lines) + "\n")
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    with open(FLAGS.out + ".md", "w") as f:
+        f.write(md)
+    with open(FLAGS.out + ".json", "w") as f:
+        json.dump({"env": env, "results": results}, f, indent=2)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.set_verbosity(logging.WARNING)
+    app.run(lambda argv: sys.exit(main(argv)))

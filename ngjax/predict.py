@@ -1,0 +1,109 @@
+"""Classify new text with a trained run: top-k groups with probabilities.
+
+    python -m ngjax.predict --workdir=runs/lstm "The shuttle launch was delayed by NASA"
+    python -m ngjax.predict --workdir=runs/lstm --file=msg1.txt --file=msg2.txt   # one document per file
+    cat messages.txt | python -m ngjax.predict --workdir=runs/lstm                # one document per line
+
+Uses the run's own tokenizer (``WORKDIR/tokenizer.json``) and its latest checkpoint; the corpus
+is not read again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Tuple
+
+import numpy as np
+
+from ngjax.errors import NgjaxError
+
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def _decode(raw: bytes, where: str) -> str:
+    if b"\x00" in raw:
+        raise NgjaxError(f"{where} looks binary (it holds NUL bytes); pass plain text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # how the 20NG corpus itself is read
+
+
+def gather_documents(texts: List[str], files: List[str], stdin, max_bytes: int) -> List[Tuple[str, str]]:
+    """(label, text) pairs from arguments, files (one document each) or stdin (one per line)."""
+    docs = [(f"arg {i}", t) for i, t in enumerate(texts, 1)]
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(max_bytes + 1)
+        except OSError as e:
+            raise NgjaxError(f"--file={path}: cannot read it ({e.strerror})") from None
+        if len(raw) > max_bytes:
+            raise NgjaxError(f"--file={path} is larger than {max_bytes} bytes; split it or raise --max_bytes")
+        docs.append((path, _decode(raw, f"--file={path}")))
+    if not texts and not files:
+        if stdin is None or stdin.isatty():
+            raise NgjaxError("no text given: pass documents as arguments, --file=PATH, or on stdin "
+                             "(one per line)")
+        raw = stdin.buffer.read(max_bytes + 1) if hasattr(stdin, "buffer") else stdin.read().encode()
+        if len(raw) > max_bytes:
+            raise NgjaxError(f"stdin is larger than {max_bytes} bytes; raise --max_bytes")
+        lines = _decode(raw, "stdin").splitlines()
+        docs += [(f"line {i}", l) for i, l in enumerate(lines, 1) if l.strip()]
+        if not docs:
+            raise NgjaxError("stdin held no text (only empty lines)")
+    for label, text in docs:
+        if len(text.encode("utf-8", "replace")) > max_bytes:
+            raise NgjaxError(f"{label} is larger than {max_bytes} bytes; shorten it or raise --max_bytes")
+        if not text.strip():
+            raise NgjaxError(f"{label} is empty; pass some text to classify")
+    return docs
+
+
+def classify(run, texts: List[str]) -> Tuple[np.ndarray, List[int]]:
+    """(probabilities float32[N, C], known-token counts) for raw texts, with the run's tokenizer."""
+    from ngjax.data import pad_sequences
+    from ngjax.report import predict_proba
+
+    seqs = run.tokenizer.texts_to_sequences(texts, desc="tokenising")
+    x = pad_sequences(seqs, run.cfg.seq_len, run.cfg.padding, run.cfg.truncating)
+    return predict_proba(run.params, x, run.spec), [len(s) for s in seqs]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ngjax.predict", description=__doc__.splitlines()[0])
+    parser.add_argument("text", nargs="*", help="documents to classify")
+    parser.add_argument("--workdir", required=True, help="a run folder made by python -m ngjax.main")
+    parser.add_argument("--file", action="append", default=[], help="a file holding one document")
+    parser.add_argument("--top_k", type=int, default=3)
+    parser.add_argument("--max_bytes", type=int, default=MAX_BYTES)
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        print("error: --top_k must be a positive integer", file=sys.stderr)
+        return 2
+    from absl import logging
+
+    logging.set_verbosity(logging.ERROR)  # Orbax's read-only notices are not for the user
+    from ngjax import serving
+
+    try:
+        docs = gather_documents(args.text, args.file, sys.stdin, args.max_bytes)
+        run = serving.load_run(args.workdir)
+        proba, known = classify(run, [t for _, t in docs])
+    except NgjaxError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    k = min(args.top_k, proba.shape[1])
+    width = max(len(n) for n in run.target_names)
+    for (label, text), p, n in zip(docs, proba, known):
+        snippet = " ".join(text.split())[:70]
+        note = "" if n else "  (no word the model knows: this is its prior)"
+        print(f"[{label}] {snippet!r}{note}")
+        for j in np.argsort(-p)[:k]:
+            print(f"    {run.target_names[j]:<{width}}  {p[j]:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Report files, the workdir-only report command, and predict (agreement and bad input)."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import GROUPS, ROOT
+from ngjax import data as data_lib
+from ngjax import predict, report, serving, train
+from ngjax.config import Config
+from ngjax.errors import NgjaxError
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, corpus_dir, glove8):
+    root = tmp_path_factory.mktemp("reportrun")
+    w, cache = str(root / "run"), str(root / "cache")
+    cfg = Config(data_dir=corpus_dir, glove_path=glove8, seq_len=20, batch_size=8, epochs=4,
+                 learning_rate=1e-2)
+    train.train_and_evaluate(cfg, w, cache)
+    return w, cache, cfg
+
+
+def _cli(module, *args, stdin=None):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    return subprocess.run([sys.executable, "-m", module, *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def test_run_writes_report_files_with_the_groups(trained):
+    w, _, _ = trained
+    for f in ("plots/curves.png", "plots/confusion.png", "report.txt", "samples.md"):
+        path = os.path.join(w, f)
+        assert os.path.getsize(path) > 0, f
+    with open(os.path.join(w, "plots", "curves.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    text = open(os.path.join(w, "report.txt")).read()
+    assert all(g in text for g in GROUPS) and "accuracy" in text
+    samples = open(os.path.join(w, "samples.md")).read()
+    assert samples.count("\n| ") >= 12 and "From: someone@" in samples
+    assert any(g in samples for g in GROUPS)
+
+
+def test_predict_argmax_equals_evaluation(trained):
+    w, cache, cfg = trained
+    run = serving.load_run(w)
+    ds = data_lib.load_dataset(train.resolve(cfg), cache)
+    texts = data_lib.load_local(cfg.data_dir).texts["test"]
+    proba, known = predict.classify(run, texts)
+    direct = report.predict_proba(run.params, ds.x_test, run.spec)
+    np.testing.assert_array_equal(proba.argmax(-1), direct.argmax(-1))
+    acc = float((direct.argmax(-1) == ds.y_test).mean())
+    last = json.loads(open(os.path.join(w, "metrics.jsonl")).read().splitlines()[-1])
+    assert acc == pytest.approx(last["test_accuracy"])
+    assert min(known) > 0
+
+
+def test_predict_cli_prints_top_k(trained):
+    w, _, _ = trained
+    r = _cli("ngjax.predict", f"--workdir={w}", "--top_k=2", "nasa orbit rocket shuttle launch")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("[arg 1]") and len(lines) == 3
+    assert all(any(g in l for g in GROUPS) for l in lines[1:])
+    probs = [float(l.split()[-1]) for l in lines[1:]]
+    assert probs == sorted(probs, reverse=True)
+    r = _cli("ngjax.predict", f"--workdir={w}", stdin="god faith\n\npixel image\n")
+    assert r.returncode == 0 and "[line 1]" in r.stdout and "[line 3]" in r.stdout
+
+
+def test_predict_bad_inputs(trained, tmp_path):
+    w, _, _ = trained
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"abc\x00\x01")
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 300)
+    with pytest.raises(NgjaxError, match="is empty"):
+        predict.gather_documents(["  "], [], None, 1000)
+    with pytest.raises(NgjaxError, match="looks binary"):
+        predict.gather_documents([], [str(binary)], None, 1000)
+    with pytest.raises(NgjaxError, match="larger than 1000 bytes"):
+        predict.gather_documents([], [str(big)], None, 1000)
+    with pytest.raises(NgjaxError, match="cannot read it"):
+        predict.gather_documents([], [str(tmp_path / "nope.txt")], None, 1000)
+    with pytest.raises(NgjaxError, match="no text given"):
+        predict.gather_documents([], [], None, 1000)
+    assert predict.gather_documents([], [], io.TextIOWrapper(io.BytesIO(b"a\n\nb\n")), 1000) == [
+        ("line 1", "a"), ("line 3", "b")]
+    r = _cli("ngjax.predict", f"--workdir={w}", f"--file={binary}")
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("error: --file=")
+    assert "Traceback" not in r.stderr
+
+
+def test_predict_refuses_a_workdir_without_checkpoint(trained, tmp_path):
+    w, _, _ = trained
+    empty = tmp_path / "fresh"
+    empty.mkdir()
+    for name in ("config.json", "tokenizer.json", "labels.json"):
+        (empty / name).write_text(open(os.path.join(w, name)).read())
+    with pytest.raises(NgjaxError, match="no finished checkpoint yet"):
+        serving.load_run(str(empty))
+    with pytest.raises(NgjaxError, match="no such folder"):
+        serving.load_run(str(tmp_path / "missing"))
+    r = _cli("ngjax.predict", f"--workdir={empty}", "some text")
+    assert r.returncode == 1 and "no finished checkpoint yet" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_report_command_for_an_existing_workdir(trained):
+    w, cache, _ = trained
+    for f in ("report.txt", "samples.md", "plots/confusion.png"):
+        os.remove(os.path.join(w, f))
+    r = _cli("ngjax.report", f"--workdir={w}", f"--cache_dir={cache}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert os.path.exists(os.path.join(w, "plots", "confusion.png"))
+    assert all(g in open(os.path.join(w, "report.txt")).read() for g in GROUPS)
