@@ -98,25 +98,30 @@ def _add(a, b):
 
 def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
                 batch_size: int) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One epoch as one program. x: int32[N, T], y: int32[N] (on device)."""
+    """One epoch as one program. x: int32[N, T], y: int32[N] (on device).
+
+    Only what changes (params, Adam state, step) is carried through the scan; the frozen table
+    is a loop constant, so the loop never copies it.
+    """
     n = x.shape[0]
     full, rest = epoch_batches(n, batch_size)
     perm = epoch_permutation(state.rng, state.epoch, n)
-    step = functools.partial(train_step, spec=spec, tx=tx)
+    frozen = state.frozen
     zero = {"loss_sum": jnp.zeros(()), "correct": jnp.zeros(()), "count": jnp.zeros(())}
 
     def body(carry, idx):
-        st, acc = carry
-        st, sums = step(st, (x[idx], y[idx]))
-        return (st, _add(acc, sums)), None
+        params, opt_state, step, acc = carry
+        st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
+        st, sums = train_step(st, (x[idx], y[idx]), spec=spec, tx=tx)
+        return (st.params, st.opt_state, st.step, _add(acc, sums)), None
 
-    carry = (state, zero)
+    carry = (state.params, state.opt_state, state.step, zero)
     if full:
         carry, _ = jax.lax.scan(body, carry, perm[: full * batch_size].reshape(full, batch_size))
     if rest:
         carry, _ = body(carry, perm[full * batch_size:])
-    state, acc = carry
-    return state.replace(epoch=state.epoch + 1), acc
+    params, opt_state, step, acc = carry
+    return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
 
 
 def train_epoch_stepwise(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
