@@ -18,19 +18,8 @@ import time
 
 from absl import app, flags, logging
 
-from ngjax.config import Config
+from experiments import SEED_RESULTS, SEED_VARIANTS, seed_config
 from ngjax.errors import NgjaxError
-
-# The seed study's published numbers (../shared/SEED.md): test accuracy first -> last epoch,
-# and final train loss. GloVe 100d there.
-SEED = {
-    "seed_lstm": ("1. LSTM, seq 30, GloVe frozen", 0.2606, 0.4859, 1.3330),
-    "seed_rnn": ("2. SimpleRNN, seq 30", 0.2556, 0.2546, 2.3267),
-    "seed_random_emb": ("3. LSTM, random trainable embedding", 0.1895, 0.3230, 1.9216),
-    "seed_seq50": ("4. LSTM, seq 50", 0.2723, 0.5826, 1.0122),
-    "seed_seq100": ("5. LSTM, seq 100", 0.3440, 0.6730, 0.6649),
-    "seed_dim200": ("6. LSTM, seq 30, GloVe 200d", 0.2658, 0.4819, 1.3183),
-}
 
 flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
 flags.DEFINE_string("runs_dir", "runs/seed", "Parent folder of the runs.")
@@ -43,22 +32,7 @@ FLAGS = flags.FLAGS
 
 
 def variants():
-    names = ["seed_lstm", "seed_rnn", "seed_random_emb", "seed_seq50", "seed_seq100"]
-    return names + (["seed_dim200"] if FLAGS.glove200_path else [])
-
-
-def config_for(name: str) -> Config:
-    from experiments import load
-
-    values = load(name)
-    values.update(experiment=name, epochs=FLAGS.epochs, data_dir=FLAGS.data_dir)
-    if values.get("embeddings") == "glove":
-        if name == "seed_dim200":
-            values["glove_path"] = FLAGS.glove200_path
-        else:
-            values["glove_path"] = FLAGS.glove_path
-            values.pop("embed_dim", None)
-    return Config.from_dict(values)
+    return SEED_VARIANTS + (["seed_dim200"] if FLAGS.glove200_path else [])
 
 
 def table(rows) -> str:
@@ -81,7 +55,7 @@ def main(argv):
     rows = []
     t0 = time.time()
     for name in variants():
-        cfg = config_for(name)
+        cfg = seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path, FLAGS.glove200_path)
         workdir = os.path.join(FLAGS.runs_dir, name)
         print(f"=== {name} -> {workdir}", flush=True)
         try:
@@ -90,7 +64,7 @@ def main(argv):
             print(f"error: {name}: {e}", file=sys.stderr)
             return 1
         hist = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
-        label, s_first, s_last, s_loss = SEED[name]
+        label, s_first, s_last, s_loss = SEED_RESULTS[name]
         secs = [h["epoch_seconds"] for h in hist[1:]] or [hist[0]["epoch_seconds"]]
         rows.append(dict(name=name, label=label, seed_first=s_first, seed_last=s_last,
                          seed_train_loss=s_loss, first=hist[0]["test_accuracy"],

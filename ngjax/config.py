@@ -52,6 +52,7 @@ class Config:
     epochs: int = 50
     learning_rate: float = 1e-3
     seed: int = 0
+    seeds: int = 1  # independent replicas (seeds seed .. seed+seeds-1) trained in one program
     loop: str = "epoch"  # "epoch": one compiled program per epoch; "step": one per step
     unroll: int = 0  # time-scan unroll; 0 picks the platform's default
     eval_batch_size: int = 1024
@@ -104,7 +105,7 @@ def validate(cfg: Config) -> Config:
     _choice("padding", cfg.padding, PAD_MODES)
     _choice("truncating", cfg.truncating, PAD_MODES)
     _choice("loop", cfg.loop, LOOPS)
-    for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs",
+    for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs", "seeds",
                  "eval_batch_size", "checkpoint_every", "keep_checkpoints"):
         _positive(name, getattr(cfg, name))
     if cfg.embed_dim is not None:
@@ -121,6 +122,8 @@ def validate(cfg: Config) -> Config:
     if bad:
         raise ConfigError(f"--remove={','.join(cfg.remove)}: unknown part(s) {bad}; "
                           f"allowed: {', '.join(REMOVABLE)} (comma-separated)")
+    if cfg.seeds > 1 and cfg.loop == "step":
+        raise ConfigError(f"--loop=step runs one replica; use --loop=epoch with --seeds={cfg.seeds}")
     if cfg.embeddings == "random" and cfg.glove_path:
         raise ConfigError("--glove_path is given with --embeddings=random; drop one of them")
     return cfg

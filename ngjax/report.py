@@ -64,10 +64,15 @@ def plot_curves(history: List[dict], path: str) -> None:
         for split, style in (("train", "-"), ("val", "-."), ("test", "--")):
             key = f"{split}_{metric}"
             if history and key in history[0]:
-                ax.plot(epochs, [r[key] for r in history], style, marker="o", markersize=3, label=split)
+                mean = np.array([r[key] for r in history])
+                line, = ax.plot(epochs, mean, style, marker="o", markersize=3, label=split)
+                if f"{key}_std" in history[0]:  # K seeds: mean line and a ±1 std band
+                    std = np.array([r[f"{key}_std"] for r in history])
+                    ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.set_title(f"model {metric}")
+        k = len(history[0].get("per_seed", {}).get("seed", [])) if history else 0
+        ax.set_title(f"model {metric}" + (f" (mean ± std over {k} seeds)" if k else ""))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()

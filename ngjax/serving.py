@@ -74,11 +74,13 @@ def load_run(workdir: str) -> Run:
                                mask_padding=cfg.mask_padding, unroll=1)
     tx = train.make_optimizer(cfg.learning_rate)
     table = None if spec.trainable_embedding else np.zeros((rows, cfg.embed_dim), np.float32)
-    abstract = jax.eval_shape(lambda: train.create_state(cfg.seed, spec, tx, table))
+    abstract = jax.eval_shape(lambda: train.init_state(cfg.seed, cfg.seeds, spec, tx, table))
     ckdir = os.path.join(workdir, "checkpoints")
     got = Checkpoints(ckdir, read_only=True).restore_latest_good(abstract) if os.path.isdir(ckdir) else None
     if got is None:
         raise NgjaxError(f"--workdir={workdir}: no finished checkpoint yet (training has not completed "
                          "an epoch); run or resume python -m ngjax.main with this --workdir first")
     _, state, _ = got
+    if cfg.seeds > 1:
+        state = train.replica(state, 0)  # predictions and reports use the first replica
     return Run(cfg, spec, tokenizer, names, {**state.frozen, **state.params}, int(state.epoch))

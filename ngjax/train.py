@@ -49,13 +49,39 @@ def make_optimizer(learning_rate: float) -> optax.GradientTransformation:
     return optax.adam(learning_rate, b1=0.9, b2=0.999, eps=1e-7)
 
 
-def create_state(seed: int, spec: model_lib.ModelSpec, tx, table: Optional[np.ndarray]) -> TrainState:
-    rng = jax.random.PRNGKey(seed)
+def create_state(seed, spec: model_lib.ModelSpec, tx, table: Optional[np.ndarray]) -> TrainState:
+    """A fresh state from an int seed (or its PRNG key): Keras init, Adam state, counters at 0."""
+    rng = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
     params = model_lib.init(jax.random.fold_in(rng, INIT), spec,
                             None if spec.trainable_embedding else table)
     trainable, frozen = model_lib.split_trainable(params, spec)
     return TrainState(step=jnp.zeros((), jnp.int32), epoch=jnp.zeros((), jnp.int32),
                       params=trainable, frozen=frozen, opt_state=tx.init(trainable), rng=rng)
+
+
+# With --seeds=K the state holds K independent replicas: every leaf gets a leading K axis except
+# the frozen table, which they share. These are the vmap axes of that layout.
+STATE_AXES = TrainState(step=0, epoch=0, params=0, frozen=None, opt_state=0, rng=0)
+
+
+def init_state(seed: int, seeds: int, spec: model_lib.ModelSpec, tx, table) -> TrainState:
+    """One state (seeds == 1) or ``seeds`` replicas with seeds seed, seed+1, ... stacked."""
+    if seeds == 1:
+        return create_state(seed, spec, tx, table)
+    keys = jnp.stack([jax.random.PRNGKey(seed + k) for k in range(seeds)])
+    return jax.vmap(lambda key: create_state(key, spec, tx, table), out_axes=STATE_AXES)(keys)
+
+
+def replica(state: TrainState, k: int) -> TrainState:
+    """Replica k of a stacked state (a plain single state)."""
+    pick = lambda a: a[k]  # noqa: E731
+    return state.replace(step=state.step[k], epoch=state.epoch[k], rng=state.rng[k],
+                         params=jax.tree_util.tree_map(pick, state.params),
+                         opt_state=jax.tree_util.tree_map(pick, state.opt_state))
+
+
+def epoch_of(state: TrainState) -> int:
+    return int(np.asarray(jax.device_get(state.epoch)).reshape(-1)[0])
 
 
 def _sums(logits: jax.Array, labels: jax.Array, weight: Optional[jax.Array] = None):
@@ -157,11 +183,24 @@ def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec,
     return jax.tree_util.tree_map(jnp.sum, per)
 
 
-def finalize(sums: Dict[str, Any], prefix: str) -> Dict[str, float]:
+def finalize(sums: Dict[str, Any], prefix: str) -> Dict[str, Any]:
+    """Sums -> {prefix_loss, prefix_accuracy}. With K replicas (sums of shape [K]) the values are
+    means over replicas, with ``*_std`` beside them and the per-replica values under ``per_seed``."""
     s = jax.device_get(sums)
-    count = float(s["count"])
-    return {f"{prefix}_loss": float(s["loss_sum"]) / count,
-            f"{prefix}_accuracy": float(s["correct"]) / count}
+    loss = np.asarray(s["loss_sum"], np.float64) / np.asarray(s["count"], np.float64)
+    acc = np.asarray(s["correct"], np.float64) / np.asarray(s["count"], np.float64)
+    if loss.ndim == 0:
+        return {f"{prefix}_loss": float(loss), f"{prefix}_accuracy": float(acc)}
+    return {f"{prefix}_loss": float(loss.mean()), f"{prefix}_accuracy": float(acc.mean()),
+            f"{prefix}_loss_std": float(loss.std()), f"{prefix}_accuracy_std": float(acc.std()),
+            "per_seed": {f"{prefix}_loss": loss.tolist(), f"{prefix}_accuracy": acc.tolist()}}
+
+
+def _merge(row: dict, part: dict) -> None:
+    per = part.pop("per_seed", None)
+    row.update(part)
+    if per:
+        row.setdefault("per_seed", {}).update(per)
 
 
 def default_unroll(platform: str, seq_len: int) -> int:
@@ -299,6 +338,8 @@ def _epoch_line(epoch: int, epochs: int, m: dict) -> str:
     if "val_loss" in m:
         parts += [f"val_loss: {m['val_loss']:.4f}", f"val_accuracy: {m['val_accuracy']:.4f}"]
     parts += [f"test_loss: {m['test_loss']:.4f}", f"test_accuracy: {m['test_accuracy']:.4f}"]
+    if "test_accuracy_std" in m:
+        parts[-1] += f" ± {m['test_accuracy_std']:.4f} ({len(m['per_seed']['seed'])} seeds, mean ± std)"
     return " - ".join(parts)
 
 
@@ -322,19 +363,19 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     spec, tx, ds = prep.spec, prep.tx, prep.data
     print(model_lib.summary_table(spec, cfg.seq_len, prep.keras_rows), flush=True)
 
-    state = create_state(cfg.seed, spec, tx, prep.table)
+    many = cfg.seeds > 1
+    state = init_state(cfg.seed, cfg.seeds, spec, tx, prep.table)
     abstract = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
     ckpts = Checkpoints(os.path.join(workdir, "checkpoints"), cfg.keep_checkpoints)
     history: list = []
     restored = ckpts.restore_latest_good(abstract)
     if restored is not None:
         step, state, meta = restored
-        history = list(meta.get("history", []))[: int(state.epoch)]
-        print(f"Restored checkpoint of epoch {int(state.epoch)} (step {int(state.step)}) from "
-              f"{ckpts.directory}/{step}", flush=True)
+        history = list(meta.get("history", []))[: epoch_of(state)]
+        print(f"Restored checkpoint of epoch {epoch_of(state)} from {ckpts.directory}/{step}", flush=True)
     elif restore_from:
         state = restore_external(restore_from, abstract)
-        state = state.replace(epoch=jnp.zeros((), jnp.int32), step=jnp.zeros((), jnp.int32))
+        state = state.replace(epoch=jnp.zeros_like(state.epoch), step=jnp.zeros_like(state.step))
         print(f"Initialised from {restore_from} (fine-tuning; epochs count from 0)", flush=True)
     metrics_path = os.path.join(workdir, "metrics.jsonl")
     _write_jsonl(metrics_path, history)  # drops rows a killed run wrote past its last checkpoint
@@ -344,12 +385,17 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     has_val = ds.x_val is not None
     if has_val:
         x_val, y_val = jnp.asarray(ds.x_val), jnp.asarray(ds.y_val)
-    run_epoch = jax.jit(functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size),
-                        donate_argnums=0)
+    epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size)
+    eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size)
+    if many:  # K replicas in one program: vmap over the state, data and frozen table shared
+        epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
+        param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
+        eval_fn = jax.vmap(eval_fn, in_axes=(param_axes, None, None))
+    run_epoch = jax.jit(epoch_fn, donate_argnums=0)
     jit_step = jax.jit(functools.partial(train_step, spec=spec, tx=tx), donate_argnums=0)
-    run_eval = jax.jit(functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size))
+    run_eval = jax.jit(eval_fn)
 
-    start_epoch = int(state.epoch)
+    start_epoch = epoch_of(state)
     if start_epoch >= cfg.epochs:
         print(f"Nothing to do: {start_epoch} epochs done, --epochs={cfg.epochs}. Pass a larger "
               "--epochs to continue training.", flush=True)
@@ -362,8 +408,9 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
             else:
                 state, sums = train_epoch_stepwise(state, x_train, y_train, spec=spec, tx=tx,
                                                    batch_size=cfg.batch_size, jit_step=jit_step)
-            row = {"epoch": epoch + 1, **finalize(sums, "train")}
-            if not np.isfinite(row["train_loss"]):
+            row = {"epoch": epoch + 1}
+            _merge(row, finalize(sums, "train"))
+            if not np.all(np.isfinite(row.get("per_seed", row)["train_loss"])):
                 ckpts.wait()
                 last = ckpts.steps()
                 raise NgjaxError(f"non-finite training loss ({row['train_loss']}) in epoch {epoch + 1}; "
@@ -372,8 +419,10 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
                                  "or use a new --workdir")
             params = {**state.frozen, **state.params}
             if has_val:
-                row.update(finalize(run_eval(params, x_val, y_val), "val"))
-            row.update(finalize(run_eval(params, x_test, y_test), "test"))
+                _merge(row, finalize(run_eval(params, x_val, y_val), "val"))
+            _merge(row, finalize(run_eval(params, x_test, y_test), "test"))
+            if many:
+                row["per_seed"]["seed"] = list(range(cfg.seed, cfg.seed + cfg.seeds))
             row["epoch_seconds"] = time.perf_counter() - t0
             history.append(row)
             print(_epoch_line(epoch + 1, cfg.epochs, row), flush=True)
@@ -389,12 +438,13 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     ckpts.close()
     if interrupted is not None:
         raise InterruptedRun(f"interrupted by {signal.Signals(interrupted).name} after epoch "
-                             f"{int(state.epoch)}; checkpoint saved. Run the same command to resume")
+                             f"{epoch_of(state)}; checkpoint saved. Run the same command to resume")
     summary = write_summary(workdir, prep, history, time.perf_counter() - t_start)
     if report and history:
         from ngjax.report import write_report
 
-        write_report(workdir, {**state.frozen, **state.params}, spec, ds, history)
+        first = replica(state, 0) if many else state  # confusion and samples: replica 0
+        write_report(workdir, {**first.frozen, **first.params}, spec, ds, history)
         print(f"Report: {workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md", flush=True)
     return summary
 
@@ -442,6 +492,12 @@ def write_summary(workdir: str, prep: Prepared, history: list, wall: float) -> d
         "unroll": spec.unroll,
         "wall_seconds": wall,
     }
+    per = (history[-1] if history else {}).get("per_seed")
+    if per:
+        summary["seeds"] = {"seeds": per["seed"], **{
+            key: {"mean": float(np.mean(per[key])), "std": float(np.std(per[key])),
+                  "min": float(np.min(per[key])), "max": float(np.max(per[key]))}
+            for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")}}
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     return summary

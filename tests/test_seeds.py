@@ -1,0 +1,76 @@
+"""--seeds=K: K replicas in one vmapped program; a replica equals the single run of its seed."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from ngjax import train as T
+from ngjax.config import Config, ConfigError, validate
+
+
+def _leaves(workdir, step):
+    tree = ocp.PyTreeCheckpointer().restore(os.path.join(workdir, "checkpoints", str(step), "state"))
+    return tree
+
+
+def test_replica_equals_single_run_and_resume_works(corpus_dir, glove8, tmp_path):
+    cache = str(tmp_path / "c")
+    base = dict(data_dir=corpus_dir, glove_path=glove8, seq_len=20, batch_size=8, epochs=2)
+    many, single = str(tmp_path / "many"), str(tmp_path / "single")
+    s = T.train_and_evaluate(Config(seed=5, seeds=3, **base), many, cache, report=False)
+    T.train_and_evaluate(Config(seed=6, **base), single, cache, report=False)
+    a, b = _leaves(many, 2), _leaves(single, 2)
+    pa, pb = a["params"], b["params"]
+    for x, y in zip(jax.tree_util.tree_leaves(pa), jax.tree_util.tree_leaves(pb)):
+        assert x.shape[1:] == y.shape and x.shape[0] == 3
+        np.testing.assert_allclose(x[1], y, rtol=2e-5, atol=1e-6)  # replica 1 = seed 6
+    assert not np.allclose(pa["lstm"]["kernel"][0], pa["lstm"]["kernel"][1])  # replicas differ
+    rows = [json.loads(l) for l in open(os.path.join(many, "metrics.jsonl"))]
+    ref = [json.loads(l) for l in open(os.path.join(single, "metrics.jsonl"))]
+    for r, q in zip(rows, ref):
+        assert r["per_seed"]["seed"] == [5, 6, 7]
+        assert r["per_seed"]["test_accuracy"][1] == pytest.approx(q["test_accuracy"], abs=1e-9)
+        assert r["per_seed"]["train_loss"][1] == pytest.approx(q["train_loss"], rel=1e-5)
+        assert r["test_accuracy"] == pytest.approx(np.mean(r["per_seed"]["test_accuracy"]))
+    assert s["seeds"]["test_accuracy"]["min"] <= s["seeds"]["test_accuracy"]["mean"] <= s["seeds"]["test_accuracy"]["max"]
+    # resume a K-seed run: continues to 3 epochs, history whole
+    s3 = T.train_and_evaluate(Config(seed=5, seeds=3, **dict(base, epochs=3)), many, cache, report=False)
+    assert s3["epochs"] == 3
+    assert [json.loads(l)["epoch"] for l in open(os.path.join(many, "metrics.jsonl"))] == [1, 2, 3]
+
+
+def test_seeds_flag_validation():
+    with pytest.raises(ConfigError, match="--seeds=0: must be a positive integer"):
+        validate(Config(seeds=0))
+    with pytest.raises(ConfigError, match="--loop=step runs one replica"):
+        validate(Config(seeds=2, loop="step"))
+
+
+def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out, runs = str(tmp_path / "res" / "table"), str(tmp_path / "runs")
+    args = [sys.executable, "-m", "experiments.seed_table", f"--data_dir={corpus_dir}",
+            f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={runs}",
+            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_lstm,seed_rnn"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    md = open(out + ".md").read()
+    assert "1. LSTM, seq 30, GloVe frozen" in md and "2. SimpleRNN, seq 30" in md
+    assert "0.4859" in md and "0.2546" in md and "experiments.seed_table" in md  # seed numbers, command
+    data = json.load(open(out + ".json"))
+    assert [row["name"] for row in data["rows"]] == ["seed_lstm", "seed_rnn"]
+    assert all(row["seeds"] == 2 and row["epochs"] == 2 and row["glove_dim"] == 8 for row in data["rows"])
+    assert os.path.getsize(out + ".png") > 0
+    before = os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2"))
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0 and r.stdout.count("Nothing to do") == 2  # finished variants not rerun
+    assert os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2")) == before
