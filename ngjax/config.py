@@ -13,12 +13,13 @@ EMBEDDINGS = ("glove", "random")
 PAD_MODES = ("pre", "post")
 REMOVABLE = ("headers", "footers", "quotes")
 LOOPS = ("epoch", "step")
+SHARDS = ("data", "seeds", "none")
 
 # Keys that may differ between a workdir's saved config and a resumed run: they change how
 # long or how a run is executed and logged, never what is computed per step.
 HARMLESS_KEYS = frozenset(
     {"epochs", "checkpoint_every", "keep_checkpoints", "loop", "unroll", "eval_batch_size",
-     "experiment"}
+     "experiment", "shard"}
 )
 
 # Random embeddings default to the seed's 100 dimensions; GloVe ones follow the vectors.
@@ -56,6 +57,7 @@ class Config:
     loop: str = "epoch"  # "epoch": one compiled program per epoch; "step": one per step
     unroll: int = 0  # time-scan unroll; 0 picks the platform's default
     eval_batch_size: int = 1024
+    shard: str = "data"  # several devices: split batches ("data") or replicas ("seeds"); "none"
     # checkpoints
     checkpoint_every: int = 1
     keep_checkpoints: int = 3
@@ -105,6 +107,7 @@ def validate(cfg: Config) -> Config:
     _choice("padding", cfg.padding, PAD_MODES)
     _choice("truncating", cfg.truncating, PAD_MODES)
     _choice("loop", cfg.loop, LOOPS)
+    _choice("shard", cfg.shard, SHARDS)
     for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs", "seeds",
                  "eval_batch_size", "checkpoint_every", "keep_checkpoints"):
         _positive(name, getattr(cfg, name))

@@ -41,6 +41,7 @@ flags.DEFINE_integer("epochs", D.epochs, "Epochs to train (a finished run contin
 flags.DEFINE_float("learning_rate", D.learning_rate, "Adam learning rate.")
 flags.DEFINE_integer("seed", D.seed, "Seed of init and shuffling.")
 flags.DEFINE_integer("seeds", D.seeds, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give mean/std.")
+flags.DEFINE_string("shard", D.shard, "With several devices: data (split batches) | seeds (split --seeds replicas) | none.")
 flags.DEFINE_string("loop", D.loop, "epoch (one compiled program per epoch) | step (one per batch, for debugging).")
 flags.DEFINE_integer("unroll", D.unroll, "Time-scan unroll; 0 = platform default (CPU 1, GPU/TPU up to 32).")
 flags.DEFINE_integer("eval_batch_size", D.eval_batch_size, "Evaluation chunk size.")

@@ -122,12 +122,17 @@ def _add(a, b):
     return jax.tree_util.tree_map(jnp.add, a, b)
 
 
-def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
-                batch_size: int) -> Tuple[TrainState, Dict[str, jax.Array]]:
+def _constrain(a: jax.Array, sharding) -> jax.Array:
+    return a if sharding is None else jax.lax.with_sharding_constraint(a, sharding)
+
+
+def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx, batch_size: int,
+                batch_sharding=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
     """One epoch as one program. x: int32[N, T], y: int32[N] (on device).
 
     Only what changes (params, Adam state, step) is carried through the scan; the frozen table
-    is a loop constant, so the loop never copies it.
+    is a loop constant, so the loop never copies it. With ``batch_sharding`` (data parallel) each
+    full batch is split over the mesh's ``data`` axis; the last partial batch is not split.
     """
     n = x.shape[0]
     full, rest = epoch_batches(n, batch_size)
@@ -138,13 +143,16 @@ def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
     def body(carry, idx):
         params, opt_state, step, acc = carry
         st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
-        st, sums = train_step(st, (x[idx], y[idx]), spec=spec, tx=tx)
+        batch = (_constrain(x[idx], sharding), _constrain(y[idx], sharding))
+        st, sums = train_step(st, batch, spec=spec, tx=tx)
         return (st.params, st.opt_state, st.step, _add(acc, sums)), None
 
     carry = (state.params, state.opt_state, state.step, zero)
     if full:
+        sharding = batch_sharding
         carry, _ = jax.lax.scan(body, carry, perm[: full * batch_size].reshape(full, batch_size))
     if rest:
+        sharding = None
         carry, _ = body(carry, perm[full * batch_size:])
     params, opt_state, step, acc = carry
     return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
@@ -165,8 +173,8 @@ def train_epoch_stepwise(state: TrainState, x: jax.Array, y: jax.Array, *, spec,
     return state.replace(epoch=state.epoch + 1), acc
 
 
-def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec,
-             batch_size: int) -> Dict[str, jax.Array]:
+def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
+             batch_sharding=None) -> Dict[str, jax.Array]:
     """Summed loss/correct/count over x: int32[N, T] in chunks of batch_size (one program)."""
     n = x.shape[0]
     chunks = -(-n // batch_size)
@@ -176,7 +184,7 @@ def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec,
     wp = (jnp.arange(chunks * batch_size) < n).astype(jnp.float32).reshape(chunks, batch_size)
 
     def chunk(args):
-        xc, yc, wc = args
+        xc, yc, wc = (_constrain(a, batch_sharding) for a in args)
         return _sums(model_lib.apply(params, xc, spec), yc, wc)[0]
 
     per = jax.lax.map(chunk, (xp, yp, wp))
@@ -208,6 +216,48 @@ def default_unroll(platform: str, seq_len: int) -> int:
     if platform == "cpu":
         return 1
     return seq_len if seq_len <= 32 else 10
+
+
+# ----------------------------------------------------------------------------- devices
+def make_mesh(cfg: Config):
+    """A 1-D ``data`` mesh over all devices, or None on one device / with --shard=none.
+
+    --shard=data splits every batch over the devices (params replicated); --shard=seeds puts
+    whole replicas of a --seeds=K run on different devices.
+    """
+    from jax.sharding import Mesh
+
+    devices = jax.devices()
+    n = len(devices)
+    if n == 1 or cfg.shard == "none":
+        return None
+    if cfg.shard == "seeds":
+        if cfg.seeds % n:
+            raise NgjaxError(f"--shard=seeds with --seeds={cfg.seeds} on {n} devices: the seeds must "
+                             f"divide evenly; use --seeds={n * max(1, cfg.seeds // n)} or --shard=data")
+    else:
+        for flag, value in (("batch_size", cfg.batch_size), ("eval_batch_size", cfg.eval_batch_size)):
+            if value % n:
+                ok = [v for v in (value - value % n, value - value % n + n) if v > 0]
+                raise NgjaxError(f"--{flag}={value} does not divide over {n} devices; use a multiple "
+                                 f"of {n} (e.g. {' or '.join(map(str, ok))})")
+    return Mesh(np.array(devices), ("data",))
+
+
+def place(state: TrainState, mesh, shard: str, many: bool) -> TrainState:
+    """Put the state on the mesh: replicated, or (--shard=seeds) replicas split over devices."""
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    if mesh is None:
+        return state
+    rep = NamedSharding(mesh, P())
+    if shard == "seeds" and many:
+        split = NamedSharding(mesh, P("data"))
+        out = {}
+        for field in ("step", "epoch", "params", "opt_state", "rng"):
+            out[field] = jax.tree_util.tree_map(lambda a: jax.device_put(a, split), getattr(state, field))
+        return state.replace(frozen=jax.device_put(state.frozen, rep), **out)
+    return jax.device_put(state, rep)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -357,6 +407,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     t_start = time.perf_counter()
     cfg = resolve(cfg)
     check_workdir(cfg, workdir)
+    mesh = make_mesh(cfg)
     prep = prepare(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir behind
     write_config(cfg, workdir)
     serving.save_vocabulary(workdir, prep.data.tokenizer, prep.data.target_names)
@@ -377,6 +428,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
         state = restore_external(restore_from, abstract)
         state = state.replace(epoch=jnp.zeros_like(state.epoch), step=jnp.zeros_like(state.step))
         print(f"Initialised from {restore_from} (fine-tuning; epochs count from 0)", flush=True)
+    state = place(state, mesh, cfg.shard, many)
     metrics_path = os.path.join(workdir, "metrics.jsonl")
     _write_jsonl(metrics_path, history)  # drops rows a killed run wrote past its last checkpoint
 
@@ -385,8 +437,21 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     has_val = ds.x_val is not None
     if has_val:
         x_val, y_val = jnp.asarray(ds.x_val), jnp.asarray(ds.y_val)
-    epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size)
-    eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size)
+    batch_sharding = None
+    if mesh is not None:
+        from jax.sharding import NamedSharding, PartitionSpec as P
+
+        rep = NamedSharding(mesh, P())
+        x_train, y_train, x_test, y_test = jax.device_put((x_train, y_train, x_test, y_test), rep)
+        if has_val:
+            x_val, y_val = jax.device_put((x_val, y_val), rep)
+        if cfg.shard == "data":
+            batch_sharding = NamedSharding(mesh, P("data"))
+        print(f"Devices: {len(mesh.devices)} x {jax.devices()[0].platform}, --shard={cfg.shard}", flush=True)
+    epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
+                                 batch_sharding=batch_sharding)
+    eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size,
+                                batch_sharding=batch_sharding)
     if many:  # K replicas in one program: vmap over the state, data and frozen table shared
         epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
         param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}

@@ -1,0 +1,40 @@
+"""Several devices on a CPU (4 fake devices in a subprocess): data and seed sharding, refusals."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_sharded_epochs_match_single_device():
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py")],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["all_reduce"]  # gradients are summed across the 4 devices: real data parallelism
+    assert out["data_parallel"] < 1e-5  # same parameters as the one-device epoch
+    assert out["seed_devices"] == 4 and out["seeds"] < 1e-5
+    assert out["bad_batch"].startswith("--batch_size=30 does not divide over 4 devices")
+    assert "28 or 32" in out["bad_batch"]
+
+
+def test_launch_dry_run_prints_commands():
+    def dry(*args):
+        r = subprocess.run([os.path.join(ROOT, "launch.sh"), *args], capture_output=True, text=True, cwd=ROOT)
+        return r.returncode, r.stdout + r.stderr
+
+    rc, out = dry("--platform=cpu", "--dry_run", "--", "--cell=rnn")
+    assert rc == 0 and "JAX_PLATFORMS=cpu" in out and "python -m ngjax.main --cell=rnn" in out
+    rc, out = dry("--platform=gpu", "--dry_run", "--", "--seeds=5")
+    assert rc == 0 and "JAX_PLATFORMS=cuda" in out and "XLA_PYTHON_CLIENT_PREALLOCATE=false" in out
+    assert "JAX_COMPILATION_CACHE_DIR=" in out
+    rc, out = dry("--platform=tpu", "--tpu_name=pod1", "--zone=us-central2-b", "--dry_run", "--", "--epochs=3")
+    assert rc == 0 and "gcloud compute tpus tpu-vm ssh pod1" in out and "--worker=all" in out
+    assert "--zone=us-central2-b" in out and "ngjax.main" in out and "--epochs=3" in out
+    rc, out = dry("--platform=x")
+    assert rc == 2 and "allowed values are cpu, gpu, tpu" in out
+    rc, out = dry("--help")
+    assert rc == 0 and "--platform" in out
