@@ -36,6 +36,7 @@ flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.
 flags.DEFINE_list("variants", ["seed", "seq100", "rnn", "random_emb"], "Variants to time.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
 flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
+flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
 FLAGS = flags.FLAGS
 
 VARIANTS = {
@@ -155,6 +156,27 @@ def bench_torch(prep, repeats):
 PEERS = {"keras": bench_keras, "torch": bench_torch}
 
 
+def bench_compile_cache(data_dir, cache_dir):
+    """First-epoch seconds (compile included) of `ngjax.main` launched twice with one persistent
+    compilation cache (what launch.sh sets): cold, then warm."""
+    import re
+    import subprocess
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(tmp, "xla"))
+        for label in ("cold", "warm"):
+            cmd = [sys.executable, "-m", "ngjax.main", "--epochs=1", "--report=false",
+                   f"--workdir={os.path.join(tmp, label)}"]
+            cmd += [f"--data_dir={data_dir}"] if data_dir else []
+            cmd += [f"--cache_dir={cache_dir}"] if cache_dir else []
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            m = re.search(r"Epoch 1/1 - ([0-9.]+)s", r.stdout)
+            out[label] = float(m.group(1)) if m else None
+    return out
+
+
 def _version(mod):
     try:
         return __import__(mod).__version__
@@ -190,6 +212,9 @@ def main(argv):
                   f"{row[peer]['ratio']:.2f}x ngjax", flush=True)
         results.append(row)
 
+    cache = bench_compile_cache(FLAGS.data_dir, FLAGS.cache_dir) if FLAGS.compile_cache else None
+    if cache:
+        print(f"compilation cache: first epoch {cache['cold']} s cold, {cache['warm']} s warm", flush=True)
     dev = jax.devices()[0]
     env = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
            "device": f"{dev.platform}: {getattr(dev, 'device_kind', '')}", "python": platform.python_version(),
@@ -206,6 +231,10 @@ def main(argv):
             else:
                 cells += ["not installed", "-"]
         lines.append("| " + " | ".join(cells) + " |")
+    if cache and cache.get("cold") and cache.get("warm"):
+        lines.append(f"\nFirst epoch of `python -m ngjax.main` (seed config, compile + train + test "
+                     f"evaluation) with a persistent compilation cache: {cache['cold']:.2f} s cold, "
+                     f"{cache['warm']:.2f} s warm (second launch).")
     md = (f"# Training speed, seconds per epoch (median of {FLAGS.repeats} warm epochs)\n\n"
           f"Command: `python -m experiments.benchmark {' '.join(sys.argv[1:])}`\n\n"
           + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n\n" + "\n".join(lines) + "\n")
@@ -213,7 +242,7 @@ def main(argv):
     with open(FLAGS.out + ".md", "w") as f:
         f.write(md)
     with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"env": env, "results": results}, f, indent=2)
+        json.dump({"env": env, "results": results, "compile_cache": cache}, f, indent=2)
     print(md)
     return 0
 

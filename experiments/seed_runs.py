@@ -37,7 +37,7 @@ def variants():
 
 def table(rows) -> str:
     head = ("| experiment | seed test acc (ep 1 -> last) | ngjax test acc (ep 1 -> last) | "
-            "ngjax best | ngjax final train loss (seed) | GloVe dim | epochs | s/epoch |\n"
+            "ngjax best | ngjax final train loss (seed) | embedding dim | epochs | s/epoch |\n"
             "|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
@@ -74,6 +74,12 @@ def main(argv):
                          sec_per_epoch=sorted(secs)[len(secs) // 2],
                          params=summary["params"]))
     md = table(rows)
+    import shutil
+
+    for kind in ("curves", "confusion"):  # the README shows experiment 1's report figures
+        src = os.path.join(FLAGS.runs_dir, "seed_lstm", "plots", f"{kind}.png")
+        if os.path.exists(src):
+            shutil.copyfile(src, os.path.join(os.path.dirname(FLAGS.out) or ".", f"seed_lstm_{kind}.png"))
     header = (f"# Seed experiments, one run each (ngjax)\n\nCommand: `python -m experiments.seed_runs "
               f"{' '.join(sys.argv[1:])}`\n\nDriver wall time: {time.time() - t0:.0f} s "
               f"(runs already finished are read back, not retrained). s/epoch: median of epochs "

@@ -27,8 +27,9 @@ from ngjax.errors import NgjaxError
 def fingerprint(tree: Any) -> str:
     """sha256 over every leaf's dtype, shape and bytes (host copy)."""
     h = hashlib.sha256()
-    for leaf in jax.tree_util.tree_leaves(tree):
-        a = np.asarray(jax.device_get(leaf))
+    from ngjax.distributed import to_host
+
+    for a in jax.tree_util.tree_leaves(to_host(tree)):
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
@@ -40,7 +41,7 @@ class Checkpoints:
     def __init__(self, directory: str, keep: int = 3, read_only: bool = False):
         self.directory = os.path.abspath(directory)
         self.read_only = read_only
-        if not read_only:
+        if not read_only and jax.process_index() == 0:
             self._clean_tmp()
         options = ocp.CheckpointManagerOptions(
             max_to_keep=None if read_only else keep, create=not read_only, read_only=read_only)
@@ -96,7 +97,7 @@ class Checkpoints:
                                 self.directory, step, reason)
                 print(f"warning: checkpoint step {step} is damaged ({reason}); "
                       "falling back to the step before it", file=sys.stderr, flush=True)
-                if not self.read_only:
+                if not self.read_only and jax.process_index() == 0:
                     self._quarantine(step)
         if steps:
             where = "left in place" if self.read_only else "moved to checkpoints_corrupt/ untouched"

@@ -21,6 +21,9 @@ flags.DEFINE_string("experiment", None, "Named variant from experiments/ (e.g. s
 flags.DEFINE_string("workdir", None, "Run folder: config.json, metrics.jsonl, checkpoints/. Default runs/<experiment or cell_seqN>.")
 flags.DEFINE_string("cache_dir", None, "Where token arrays and GloVe tables are cached (default $NGJAX_CACHE or ~/.cache/ngjax).")
 flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpoint (workdir, checkpoints/ or checkpoints/N).")
+flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0 (jax.distributed).")
+flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
+flags.DEFINE_integer("process_id", None, "Multi-host: this process's index (0 writes the files).")
 flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).")
 flags.DEFINE_string("cell", D.cell, "Recurrent cell: lstm | rnn.")
 flags.DEFINE_integer("hidden_size", D.hidden_size, "Units of the recurrent layer.")
@@ -84,7 +87,9 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     workdir = FLAGS.workdir or default_workdir(cfg)
-    from ngjax import train  # imports jax: after the flags are known good
+    from ngjax import distributed, train  # imports jax: after the flags are known good
+
+    distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
 
     try:
         summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from,
@@ -96,7 +101,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
     final = summary.get("final") or {}
-    if final:
+    if final and distributed.is_main():
         print(f"Done: {summary['epochs']} epochs, test accuracy {final['test_accuracy']:.4f}; "
               f"results in {workdir}/", flush=True)
     return 0

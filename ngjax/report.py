@@ -57,6 +57,7 @@ def plot_curves(history: List[dict], path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     epochs = [r["epoch"] for r in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -70,6 +71,7 @@ def plot_curves(history: List[dict], path: str) -> None:
                     std = np.array([r[f"{key}_std"] for r in history])
                     ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         k = len(history[0].get("per_seed", {}).get("seed", [])) if history else 0
         ax.set_title(f"model {metric}" + (f" (mean ± std over {k} seeds)" if k else ""))

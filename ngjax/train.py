@@ -25,6 +25,7 @@ import optax
 from absl import logging
 from flax import struct
 
+from ngjax import distributed
 from ngjax import model as model_lib
 from ngjax import serving
 from ngjax.checkpoint import Checkpoints
@@ -81,7 +82,7 @@ def replica(state: TrainState, k: int) -> TrainState:
 
 
 def epoch_of(state: TrainState) -> int:
-    return int(np.asarray(jax.device_get(state.epoch)).reshape(-1)[0])
+    return int(distributed.to_host(state.epoch).reshape(-1)[0])
 
 
 def _sums(logits: jax.Array, labels: jax.Array, weight: Optional[jax.Array] = None):
@@ -194,7 +195,7 @@ def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_
 def finalize(sums: Dict[str, Any], prefix: str) -> Dict[str, Any]:
     """Sums -> {prefix_loss, prefix_accuracy}. With K replicas (sums of shape [K]) the values are
     means over replicas, with ``*_std`` beside them and the per-replica values under ``per_seed``."""
-    s = jax.device_get(sums)
+    s = distributed.to_host(sums)
     loss = np.asarray(s["loss_sum"], np.float64) / np.asarray(s["count"], np.float64)
     acc = np.asarray(s["correct"], np.float64) / np.asarray(s["count"], np.float64)
     if loss.ndim == 0:
@@ -253,11 +254,10 @@ def place(state: TrainState, mesh, shard: str, many: bool) -> TrainState:
     rep = NamedSharding(mesh, P())
     if shard == "seeds" and many:
         split = NamedSharding(mesh, P("data"))
-        out = {}
-        for field in ("step", "epoch", "params", "opt_state", "rng"):
-            out[field] = jax.tree_util.tree_map(lambda a: jax.device_put(a, split), getattr(state, field))
-        return state.replace(frozen=jax.device_put(state.frozen, rep), **out)
-    return jax.device_put(state, rep)
+        out = {f: distributed.to_global(getattr(state, f), split)
+               for f in ("step", "epoch", "params", "opt_state", "rng")}
+        return state.replace(frozen=distributed.to_global(state.frozen, rep), **out)
+    return distributed.to_global(state, rep)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -409,28 +409,32 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     check_workdir(cfg, workdir)
     mesh = make_mesh(cfg)
     prep = prepare(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir behind
-    write_config(cfg, workdir)
-    serving.save_vocabulary(workdir, prep.data.tokenizer, prep.data.target_names)
+    main = distributed.is_main()  # only process 0 writes files and prints
+    say = print if main else (lambda *a, **k: None)
+    if main:
+        write_config(cfg, workdir)
+        serving.save_vocabulary(workdir, prep.data.tokenizer, prep.data.target_names)
     spec, tx, ds = prep.spec, prep.tx, prep.data
-    print(model_lib.summary_table(spec, cfg.seq_len, prep.keras_rows), flush=True)
+    say(model_lib.summary_table(spec, cfg.seq_len, prep.keras_rows), flush=True)
 
     many = cfg.seeds > 1
-    state = init_state(cfg.seed, cfg.seeds, spec, tx, prep.table)
-    abstract = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
+    state = place(init_state(cfg.seed, cfg.seeds, spec, tx, prep.table), mesh, cfg.shard, many)
+    abstract = jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), state)
     ckpts = Checkpoints(os.path.join(workdir, "checkpoints"), cfg.keep_checkpoints)
     history: list = []
     restored = ckpts.restore_latest_good(abstract)
     if restored is not None:
         step, state, meta = restored
         history = list(meta.get("history", []))[: epoch_of(state)]
-        print(f"Restored checkpoint of epoch {epoch_of(state)} from {ckpts.directory}/{step}", flush=True)
+        say(f"Restored checkpoint of epoch {epoch_of(state)} from {ckpts.directory}/{step}", flush=True)
     elif restore_from:
         state = restore_external(restore_from, abstract)
         state = state.replace(epoch=jnp.zeros_like(state.epoch), step=jnp.zeros_like(state.step))
-        print(f"Initialised from {restore_from} (fine-tuning; epochs count from 0)", flush=True)
-    state = place(state, mesh, cfg.shard, many)
+        say(f"Initialised from {restore_from} (fine-tuning; epochs count from 0)", flush=True)
     metrics_path = os.path.join(workdir, "metrics.jsonl")
-    _write_jsonl(metrics_path, history)  # drops rows a killed run wrote past its last checkpoint
+    if main:
+        _write_jsonl(metrics_path, history)  # drops rows a killed run wrote past its last checkpoint
 
     x_train, y_train = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
     x_test, y_test = jnp.asarray(ds.x_test), jnp.asarray(ds.y_test)
@@ -442,12 +446,13 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
         from jax.sharding import NamedSharding, PartitionSpec as P
 
         rep = NamedSharding(mesh, P())
-        x_train, y_train, x_test, y_test = jax.device_put((x_train, y_train, x_test, y_test), rep)
+        x_train, y_train, x_test, y_test = distributed.to_global(
+            (ds.x_train, ds.y_train, ds.x_test, ds.y_test), rep)
         if has_val:
-            x_val, y_val = jax.device_put((x_val, y_val), rep)
+            x_val, y_val = distributed.to_global((ds.x_val, ds.y_val), rep)
         if cfg.shard == "data":
             batch_sharding = NamedSharding(mesh, P("data"))
-        print(f"Devices: {len(mesh.devices)} x {jax.devices()[0].platform}, --shard={cfg.shard}", flush=True)
+        say(f"Processes: {jax.process_count()}, devices: {len(mesh.devices)} x {jax.devices()[0].platform}, --shard={cfg.shard}", flush=True)
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
                                  batch_sharding=batch_sharding)
     eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size,
@@ -462,7 +467,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
 
     start_epoch = epoch_of(state)
     if start_epoch >= cfg.epochs:
-        print(f"Nothing to do: {start_epoch} epochs done, --epochs={cfg.epochs}. Pass a larger "
+        say(f"Nothing to do: {start_epoch} epochs done, --epochs={cfg.epochs}. Pass a larger "
               "--epochs to continue training.", flush=True)
     interrupted = None
     with _SignalFlag() as flag:
@@ -490,9 +495,10 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
                 row["per_seed"]["seed"] = list(range(cfg.seed, cfg.seed + cfg.seeds))
             row["epoch_seconds"] = time.perf_counter() - t0
             history.append(row)
-            print(_epoch_line(epoch + 1, cfg.epochs, row), flush=True)
-            with open(metrics_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            say(_epoch_line(epoch + 1, cfg.epochs, row), flush=True)
+            if main:
+                with open(metrics_path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
             last_epoch = epoch + 1 == cfg.epochs
             if flag.signum is not None or last_epoch or (epoch + 1) % cfg.checkpoint_every == 0:
                 ckpts.save(epoch + 1, state, {"history": history, "config": json.loads(cfg.to_json())},
@@ -504,13 +510,16 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     if interrupted is not None:
         raise InterruptedRun(f"interrupted by {signal.Signals(interrupted).name} after epoch "
                              f"{epoch_of(state)}; checkpoint saved. Run the same command to resume")
-    summary = write_summary(workdir, prep, history, time.perf_counter() - t_start)
-    if report and history:
+    summary = write_summary(workdir, prep, history, time.perf_counter() - t_start, write=main)
+    if report and history and jax.process_count() > 1:
+        say("Report skipped in a multi-process run: run python -m ngjax.report --workdir=W on one host",
+            flush=True)
+    elif report and history:
         from ngjax.report import write_report
 
         first = replica(state, 0) if many else state  # confusion and samples: replica 0
         write_report(workdir, {**first.frozen, **first.params}, spec, ds, history)
-        print(f"Report: {workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md", flush=True)
+        say(f"Report: {workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md", flush=True)
     return summary
 
 
@@ -542,7 +551,7 @@ def restore_external(path: str, abstract: TrainState) -> TrainState:
                          "the model config must match that run's") from None
 
 
-def write_summary(workdir: str, prep: Prepared, history: list, wall: float) -> dict:
+def write_summary(workdir: str, prep: Prepared, history: list, wall: float, write: bool = True) -> dict:
     spec = prep.spec
     summary = {
         "params": model_lib.keras_param_counts(spec, prep.keras_rows),
@@ -563,6 +572,7 @@ def write_summary(workdir: str, prep: Prepared, history: list, wall: float) -> d
             key: {"mean": float(np.mean(per[key])), "std": float(np.std(per[key])),
                   "min": float(np.min(per[key])), "max": float(np.max(per[key]))}
             for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")}}
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    if write:
+        with open(os.path.join(workdir, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
     return summary

@@ -5,8 +5,17 @@ import random
 import subprocess
 import sys
 
-import numpy as np
-import pytest
+import tempfile
+
+# One persistent XLA compilation cache for the whole test session, shared with the subprocesses
+# the tests start: the same tiny programs are compiled once instead of in every test.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="ngjax-xla-cache-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_ARCHIVE = os.path.join(ROOT, "..", "shared", "data", "20news-bydate.tar.gz")

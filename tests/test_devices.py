@@ -38,3 +38,29 @@ def test_launch_dry_run_prints_commands():
     assert rc == 2 and "allowed values are cpu, gpu, tpu" in out
     rc, out = dry("--help")
     assert rc == 0 and "--platform" in out
+
+
+def test_two_processes_train_one_epoch_and_write_one_set_of_outputs(corpus_dir, glove8, tmp_path):
+    """jax.distributed with a local coordinator: 2 processes x 1 CPU device, batches split."""
+    import json
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    w = tmp_path / "mp"
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "ngjax.main", f"--coordinator_address=127.0.0.1:{port}",
+         "--num_processes=2", f"--process_id={i}", f"--data_dir={corpus_dir}", f"--glove_path={glove8}",
+         "--epochs=1", f"--workdir={w}", f"--cache_dir={tmp_path / 'c'}", "--batch_size=8",
+         "--eval_batch_size=16"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    assert "Processes: 2, devices: 2" in outs[0][0] and "Epoch 1/1" in outs[0][0]
+    assert "Epoch 1/1" not in outs[1][0]  # only process 0 prints and writes
+    rows = [json.loads(l) for l in open(w / "metrics.jsonl")]
+    assert [r["epoch"] for r in rows] == [1]
+    assert (w / "summary.json").exists() and (w / "checkpoints" / "1").is_dir()

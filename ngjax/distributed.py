@@ -1,0 +1,52 @@
+"""Several processes (hosts) with jax.distributed: start-up, global arrays, host copies.
+
+One process per host; ``python -m ngjax.main --coordinator_address=HOST:PORT --num_processes=N
+--process_id=I`` on each. Every process reads the (small) data set, the mesh spans all devices
+of all processes, only process 0 writes files and prints, and Orbax writes checkpoints
+collectively.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import jax
+import numpy as np
+
+
+def initialize(coordinator_address: Optional[str], num_processes: Optional[int],
+               process_id: Optional[int]) -> None:
+    """jax.distributed.initialize when a coordinator is given (CPU collectives through gloo)."""
+    if not coordinator_address:
+        return
+    if jax.config.jax_platforms in (None, "", "cpu") or "cpu" in str(jax.config.jax_platforms):
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+
+
+def is_main() -> bool:
+    return jax.process_index() == 0
+
+
+def to_global(tree: Any, sharding) -> Any:
+    """Host or single-process arrays -> arrays laid out by ``sharding`` over every process."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    def one(a):
+        a = np.asarray(a)
+        return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
+
+    return jax.tree_util.tree_map(one, tree)
+
+
+def to_host(tree: Any) -> Any:
+    """NumPy copies of every leaf, gathering shards that live in other processes."""
+    def one(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable and not a.is_fully_replicated:
+            from jax.experimental import multihost_utils
+
+            return np.asarray(multihost_utils.process_allgather(a, tiled=True))
+        return np.asarray(jax.device_get(a))
+
+    return jax.tree_util.tree_map(one, tree)
