@@ -135,5 +135,8 @@ def validate(cfg: Config) -> Config:
 def differing_keys(saved: dict, requested: Config) -> list:
     """Keys whose values differ in a way that changes the model or the data."""
     now = json.loads(requested.to_json())
+    # a key missing from an older config.json had its default value then
+    defaults = json.loads(Config().to_json())
+    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     keys = sorted((set(saved) | set(now)) - HARMLESS_KEYS)
     return [k for k in keys if saved.get(k) != now.get(k)]

@@ -186,3 +186,13 @@ def test_restore_from_another_run(corpus_dir, glove8, tmp_path, capsys):
     with pytest.raises(NgjaxError, match="step 9 not in"):
         T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "c2"), cache,
                              restore_from=os.path.join(a, "checkpoints", "9"))
+
+
+def test_config_written_before_a_new_option_existed_still_resumes():
+    from ngjax.config import differing_keys
+
+    now = Config(seq_len=20)
+    old = json.loads(now.to_json())
+    del old["seeds"], old["shard"]  # keys a config.json from an older ngjax lacks
+    assert differing_keys(old, now) == []
+    assert differing_keys(old, now.replace(seeds=2)) == ["seeds"]
