@@ -13,10 +13,9 @@ first lines, true group, predicted group, top-3 probabilities).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
@@ -27,10 +26,7 @@ SAMPLES = 12
 
 def predict_proba(params, tokens: np.ndarray, spec, batch_size: int = 1024) -> np.ndarray:
     """Softmax probabilities float32[N, C] for tokens int32[N, T], in jitted chunks."""
-    import jax
     import jax.numpy as jnp
-
-    from ngjax import model as model_lib
 
     fn = _proba_fn(spec)
     out = []
