@@ -57,7 +57,6 @@ def load_run(workdir: str) -> Run:
     import jax
     import numpy as np
 
-    from ngjax import model as model_lib
     from ngjax import train
     from ngjax.checkpoint import Checkpoints
     from ngjax.data import Tokenizer
@@ -68,10 +67,7 @@ def load_run(workdir: str) -> Run:
     tokenizer = Tokenizer.from_json(_read(workdir, TOKENIZER_FILE))
     names = json.loads(_read(workdir, LABELS_FILE))
     rows = min(tokenizer.vocab_size + 1, cfg.num_words)
-    spec = model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
-                               hidden_size=cfg.hidden_size, num_classes=len(names),
-                               trainable_embedding=cfg.embeddings == "random",
-                               mask_padding=cfg.mask_padding, unroll=1)
+    spec = train.spec_for(cfg, rows, len(names))
     tx = train.make_optimizer(cfg.learning_rate)
     table = None if spec.trainable_embedding else np.zeros((rows, cfg.embed_dim), np.float32)
     abstract = jax.eval_shape(lambda: train.init_state(cfg.seed, cfg.seeds, spec, tx, table))

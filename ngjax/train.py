@@ -361,6 +361,14 @@ class Prepared:
     keras_rows: int
 
 
+def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model_lib.ModelSpec:
+    """The static model description of a (resolved) config."""
+    return model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
+                               hidden_size=cfg.hidden_size, num_classes=num_classes,
+                               trainable_embedding=cfg.embeddings == "random",
+                               mask_padding=cfg.mask_padding, unroll=unroll)
+
+
 def prepare(cfg: Config, cache_dir: Optional[str] = None) -> Prepared:
     from ngjax import data as data_lib
     from ngjax import embeddings
@@ -370,10 +378,7 @@ def prepare(cfg: Config, cache_dir: Optional[str] = None) -> Prepared:
     keras_rows = ds.tokenizer.vocab_size + 1
     rows = min(keras_rows, cfg.num_words)
     unroll = cfg.unroll or default_unroll(_platform(), cfg.seq_len)
-    spec = model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
-                               hidden_size=cfg.hidden_size, num_classes=ds.num_classes,
-                               trainable_embedding=cfg.embeddings == "random",
-                               mask_padding=cfg.mask_padding, unroll=unroll)
+    spec = spec_for(cfg, rows, ds.num_classes, unroll)
     table, coverage = None, None
     if cfg.embeddings == "glove":
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
