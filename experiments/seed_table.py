@@ -4,8 +4,12 @@ Command (what produced experiments/results/seed_table.md):
     python -m experiments.seed_table --data_dir=../shared/data/20news-bydate.tar.gz \
         --runs_dir=runs/seed_table --seeds=5 --epochs=50
 
-Each variant trains its K seeds as one vmapped program (``--seeds=K``) in RUNS_DIR/<name>; the
-driver is resumable as a whole (a finished variant is read back, not retrained; a killed one
+Each variant trains its K seeds as one vmapped program (``--seeds=K``) in RUNS_DIR/<name>.
+``--workers=N`` trains N variants at once, each in its own process (longest first; its output goes
+to RUNS_DIR/<name>/train.log). One run of these small models keeps about one CPU core busy, so on
+a CPU machine N = the number of cores divides the table's wall time by about N; the default
+(``auto``) does that on CPU and trains one variant at a time where an accelerator is installed
+(processes would compete for its memory). The driver is resumable as a whole (a finished variant is read back, not retrained; a killed one
 resumes from its checkpoint). Writes OUT.md / OUT.json (the table) and OUT.png (test accuracy
 per epoch of every variant: mean line, ±1 std band).
 """
@@ -16,6 +20,7 @@ import json
 import os
 import sys
 import time
+from typing import Optional
 
 from absl import app, flags, logging
 
@@ -30,6 +35,8 @@ flags.DEFINE_list("variants", SEED_VARIANTS, "Seed experiments to run (seed_dim2
 flags.DEFINE_string("glove_path", None, "GloVe file for the GloVe variants (default: bundled 50d).")
 flags.DEFINE_string("glove200_path", None, "A 200-d GloVe file: adds experiment 6.")
 flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
+flags.DEFINE_string("workers", "auto", "Variants trained at once, each in its own process: a number, "
+                    "or auto (CPU cores on a CPU-only machine, else 1).")
 flags.DEFINE_string("out", "experiments/results/seed_table", "Output path without extension.")
 FLAGS = flags.FLAGS
 
@@ -87,27 +94,102 @@ def plot(rows, path: str) -> None:
     plt.close(fig)
 
 
-def main(argv):
+# Relative cost of a variant (longest first keeps N workers evenly busy): the recurrence is
+# sequential in seq_len, and a trainable embedding adds a dense Adam update of its table.
+def _cost(cfg) -> float:
+    return cfg.seq_len * (2.5 if cfg.embeddings == "random" else 1.0) * (0.5 if cfg.cell == "rnn" else 1.0)
+
+
+def resolve_workers(value: str, jobs: int) -> int:
+    """--workers: a positive number, or auto = CPU cores without an accelerator plugin, else 1."""
+    import importlib.util
+
+    if value == "auto":
+        accel = any(importlib.util.find_spec(m) for m in
+                    ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin", "libtpu"))
+        n = 1 if accel else (os.cpu_count() or 1)
+    else:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise NgjaxError(f"--workers={value!r} must be a positive number or auto")
+    return max(1, min(n, jobs))
+
+
+def _train_logged(cfg, workdir: str, cache_dir) -> Optional[str]:
+    """One variant in a worker process, its output in WORKDIR/train.log; an error as text."""
+    import contextlib
+
     from ngjax import train
 
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "train.log"), "a", buffering=1) as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        logging.set_verbosity(logging.WARNING)
+        try:
+            train.train_and_evaluate(cfg, workdir, cache_dir)
+        except NgjaxError as e:
+            return str(e)
+    return None
+
+
+def run_variants(jobs, workers: int, cache_dir) -> Optional[str]:
+    """Train [(name, cfg, workdir)]; the first error as 'name: message', else None."""
+    from ngjax import train
+
+    if workers == 1:
+        for name, cfg, workdir in jobs:
+            print(f"=== {name}: {cfg.seeds} seeds x {cfg.epochs} epochs -> {workdir}", flush=True)
+            try:
+                train.train_and_evaluate(cfg, workdir, cache_dir)
+            except NgjaxError as e:
+                return f"{name}: {e}"
+        return None
+    import concurrent.futures as cf
+    import multiprocessing
+
+    jobs = sorted(jobs, key=lambda j: -_cost(j[1]))
+    error = None
+    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {}
+        for name, cfg, workdir in jobs:
+            running[pool.submit(_train_logged, cfg, workdir, cache_dir)] = (name, time.time())
+            print(f"=== {name}: {cfg.seeds} seeds x {cfg.epochs} epochs -> {workdir} "
+                  f"(queued; log: {os.path.join(workdir, 'train.log')})", flush=True)
+        for fut in cf.as_completed(running):
+            name, t0 = running[fut]
+            msg = fut.result()
+            print(f"=== {name}: {'failed: ' + msg if msg else 'done'} ({time.time() - t0:.0f} s since queued)",
+                  flush=True)
+            if msg and error is None:
+                error = f"{name}: {msg}"
+                for other in running:
+                    other.cancel()
+    return error
+
+
+def main(argv):
     names = list(FLAGS.variants) + (["seed_dim200"] if FLAGS.glove200_path and "seed_dim200" not in FLAGS.variants else [])
     unknown = [n for n in names if n not in SEED_RESULTS]
     if unknown:
         print(f"error: --variants: unknown {unknown}; choose from {', '.join(SEED_RESULTS)}", file=sys.stderr)
         return 2
+    try:
+        jobs = [(name, seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path,
+                                   FLAGS.glove200_path, seeds=FLAGS.seeds),
+                 os.path.join(FLAGS.runs_dir, name)) for name in names]
+        workers = resolve_workers(FLAGS.workers, len(jobs))
+    except NgjaxError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     t0 = time.time()
-    rows = []
-    for name in names:
-        cfg = seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path, FLAGS.glove200_path,
-                          seeds=FLAGS.seeds)
-        workdir = os.path.join(FLAGS.runs_dir, name)
-        print(f"=== {name}: {FLAGS.seeds} seeds x {FLAGS.epochs} epochs -> {workdir}", flush=True)
-        try:
-            train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir)
-        except NgjaxError as e:
-            print(f"error: {name}: {e}", file=sys.stderr)
-            return 1
-        rows.append(_row(name, workdir))
+    error = run_variants(jobs, workers, FLAGS.cache_dir)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    rows = [_row(name, workdir) for name, _, workdir in jobs]
     wall = time.time() - t0
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     md = table(rows)
@@ -115,12 +197,12 @@ def main(argv):
     header = (f"# The seed table with error bars (ngjax, {FLAGS.seeds} seeds per variant)\n\n"
               f"Command: `python -m experiments.seed_table {' '.join(sys.argv[1:])}`\n\n"
               f"Training + evaluation time of all {len(rows)} variants x {FLAGS.seeds} seeds: {total:.0f} s "
-              f"(sum of epoch times; this driver call took {wall:.0f} s, finished variants are read "
-              f"back, not retrained).\n\n")
+              f"(sum of epoch times). This driver call took {wall:.0f} s of wall time with {workers} "
+              f"variant(s) at once (finished variants are read back, not retrained).\n\n")
     with open(FLAGS.out + ".md", "w") as f:
         f.write(header + md + "\n\n![test accuracy curves](" + os.path.basename(FLAGS.out) + ".png)\n")
     with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"rows": rows, "train_seconds_total": total, "driver_wall_seconds": wall,
+        json.dump({"rows": rows, "train_seconds_total": total, "driver_wall_seconds": wall, "workers": workers,
                    "command": sys.argv[1:]}, f, indent=2)
     plot(rows, FLAGS.out + ".png")
     print(md)

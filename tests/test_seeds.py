@@ -59,7 +59,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     out, runs = str(tmp_path / "res" / "table"), str(tmp_path / "runs")
     args = [sys.executable, "-m", "experiments.seed_table", f"--data_dir={corpus_dir}",
             f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={runs}",
-            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_lstm,seed_rnn"]
+            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_lstm,seed_rnn", "--workers=1"]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -74,3 +74,33 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0 and r.stdout.count("Nothing to do") == 2  # finished variants not rerun
     assert os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2")) == before
+
+    # the same table with both variants trained at once in two worker processes: same numbers,
+    # each variant's output in its train.log, and a finished table is not retrained
+    out2, runs2 = str(tmp_path / "res" / "table2"), str(tmp_path / "runs2")
+    args2 = [a for a in args if not a.startswith(("--out=", "--runs_dir=", "--workers="))] + [
+        f"--out={out2}", f"--runs_dir={runs2}", "--workers=2"]
+    r = subprocess.run(args2, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    par = json.load(open(out2 + ".json"))
+    assert par["workers"] == 2 and data["workers"] == 1
+    assert [row["name"] for row in par["rows"]] == ["seed_lstm", "seed_rnn"]
+    for a, b in zip(data["rows"], par["rows"]):
+        assert a["curve_mean"] == pytest.approx(b["curve_mean"], abs=1e-9)
+    for name in ("seed_lstm", "seed_rnn"):
+        log = open(os.path.join(runs2, name, "train.log")).read()
+        assert "Total params" in log and "epoch 2/2" in log.lower(), log[-2000:]
+    r = subprocess.run(args2, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0 and r.stdout.count("done") == 2
+    assert all("Nothing to do" in open(os.path.join(runs2, n, "train.log")).read() for n in ("seed_lstm", "seed_rnn"))
+
+
+def test_seed_table_workers_flag():
+    from experiments.seed_table import resolve_workers
+    from ngjax.errors import NgjaxError
+
+    assert resolve_workers("3", 5) == 3 and resolve_workers("8", 2) == 2  # never more than variants
+    assert 1 <= resolve_workers("auto", 5) <= 5
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(NgjaxError, match="--workers"):
+            resolve_workers(bad, 5)
