@@ -14,6 +14,7 @@ PAD_MODES = ("pre", "post")
 REMOVABLE = ("headers", "footers", "quotes")
 LOOPS = ("epoch", "step")
 SHARDS = ("data", "seeds", "none")
+EMBEDDING_OPTIMIZERS = ("adam", "lazy_adam")
 
 # Keys that may differ between a workdir's saved config and a resumed run: they change how
 # long or how a run is executed and logged, never what is computed per step.
@@ -52,6 +53,7 @@ class Config:
     batch_size: int = 32
     epochs: int = 50
     learning_rate: float = 1e-3
+    embedding_optimizer: str = "adam"  # "lazy_adam": update only a trainable table's batch rows
     seed: int = 0
     seeds: int = 1  # independent replicas (seeds seed .. seed+seeds-1) trained in one program
     loop: str = "epoch"  # "epoch": one compiled program per epoch; "step": one per step
@@ -108,6 +110,7 @@ def validate(cfg: Config) -> Config:
     _choice("truncating", cfg.truncating, PAD_MODES)
     _choice("loop", cfg.loop, LOOPS)
     _choice("shard", cfg.shard, SHARDS)
+    _choice("embedding_optimizer", cfg.embedding_optimizer, EMBEDDING_OPTIMIZERS)
     for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs", "seeds",
                  "eval_batch_size", "checkpoint_every", "keep_checkpoints"):
         _positive(name, getattr(cfg, name))
@@ -129,6 +132,9 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"--loop=step runs one replica; use --loop=epoch with --seeds={cfg.seeds}")
     if cfg.embeddings == "random" and cfg.glove_path:
         raise ConfigError("--glove_path is given with --embeddings=random; drop one of them")
+    if cfg.embedding_optimizer == "lazy_adam" and cfg.embeddings != "random":
+        raise ConfigError("--embedding_optimizer=lazy_adam updates a trainable table; use it with "
+                          "--embeddings=random (GloVe tables are frozen)")
     return cfg
 
 

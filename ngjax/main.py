@@ -42,6 +42,9 @@ flags.DEFINE_integer("val_seed", D.val_seed, "Seed of the validation split.")
 flags.DEFINE_integer("batch_size", D.batch_size, "Batch size.")
 flags.DEFINE_integer("epochs", D.epochs, "Epochs to train (a finished run continues when this grows).")
 flags.DEFINE_float("learning_rate", D.learning_rate, "Adam learning rate.")
+flags.DEFINE_string("embedding_optimizer", D.embedding_optimizer,
+                    "adam (the seed's dense Adam over the whole table) | lazy_adam (only the batch's rows; "
+                    "a different optimizer, much faster; --embeddings=random only).")
 flags.DEFINE_integer("seed", D.seed, "Seed of init and shuffling.")
 flags.DEFINE_integer("seeds", D.seeds, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give mean/std.")
 flags.DEFINE_string("shard", D.shard, "With several devices: data (split batches) | seeds (split --seeds replicas) | none.")

@@ -68,7 +68,7 @@ def load_run(workdir: str) -> Run:
     names = json.loads(_read(workdir, LABELS_FILE))
     rows = min(tokenizer.vocab_size + 1, cfg.num_words)
     spec = train.spec_for(cfg, rows, len(names))
-    tx = train.make_optimizer(cfg.learning_rate)
+    tx = train.make_optimizer(cfg.learning_rate, cfg.embedding_optimizer)
     table = None if spec.trainable_embedding else np.zeros((rows, cfg.embed_dim), np.float32)
     abstract = jax.eval_shape(lambda: train.init_state(cfg.seed, cfg.seeds, spec, tx, table))
     ckdir = os.path.join(workdir, "checkpoints")

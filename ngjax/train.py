@@ -27,6 +27,7 @@ from flax import struct
 
 from ngjax import distributed
 from ngjax import model as model_lib
+from ngjax import optim
 from ngjax import serving
 from ngjax.checkpoint import Checkpoints
 from ngjax.config import Config, differing_keys, validate, RANDOM_EMBED_DIM
@@ -45,9 +46,9 @@ class TrainState:
     rng: jax.Array  # the run's base key; every draw is fold_in of it
 
 
-def make_optimizer(learning_rate: float) -> optax.GradientTransformation:
-    """Adam with Keras' defaults (b1 0.9, b2 0.999, eps 1e-7)."""
-    return optax.adam(learning_rate, b1=0.9, b2=0.999, eps=1e-7)
+def make_optimizer(learning_rate: float, embedding_optimizer: str = "adam"):
+    """Adam with Keras' defaults; ``lazy_adam`` updates only a trainable table's batch rows."""
+    return optim.make(learning_rate, embedding_optimizer)
 
 
 def create_state(seed, spec: model_lib.ModelSpec, tx, table: Optional[np.ndarray]) -> TrainState:
@@ -98,6 +99,8 @@ def train_step(state: TrainState, batch: Tuple[jax.Array, jax.Array], *,
                spec: model_lib.ModelSpec, tx) -> Tuple[TrainState, Dict[str, jax.Array]]:
     """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B."""
     tokens, labels = batch
+    if isinstance(tx, optim.LazyEmbeddingAdam):
+        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx)
 
     def loss_fn(trainable):
         logits = model_lib.apply({**state.frozen, **trainable}, tokens, spec)
@@ -108,6 +111,26 @@ def train_step(state: TrainState, batch: Tuple[jax.Array, jax.Array], *,
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state), sums
+
+
+def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx):
+    """train_step with lazy Adam on the table: the gradient is taken for the batch's rows only."""
+    table = state.params["embedding"]["table"]
+    ids, local = optim.batch_rows(tokens, table.shape[0])
+    rest = optim.without_table(state.params)
+
+    def loss_fn(rest, rows):
+        logits = model_lib.apply({**state.frozen, **rest, "embedding": {"table": rows}}, local, spec)
+        sums, losses = _sums(logits, labels)
+        return jnp.mean(losses), sums
+
+    (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(
+        rest, table.at[ids].get(mode="fill", fill_value=0))
+    updates, dense_state = tx.dense.update(g_rest, state.opt_state["dense"], rest)
+    table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, g_rows)
+    params = {**optax.apply_updates(rest, updates), "embedding": {"table": table}}
+    return state.replace(step=state.step + 1, params=params,
+                         opt_state={"dense": dense_state, "embedding": emb_state}), sums
 
 
 def epoch_permutation(rng: jax.Array, epoch: jax.Array, n: int) -> jax.Array:
@@ -384,7 +407,7 @@ def prepare(cfg: Config, cache_dir: Optional[str] = None) -> Prepared:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    return Prepared(cfg, spec, make_optimizer(cfg.learning_rate), ds, table, coverage, keras_rows)
+    return Prepared(cfg, spec, make_optimizer(cfg.learning_rate, cfg.embedding_optimizer), ds, table, coverage, keras_rows)
 
 
 def _epoch_line(epoch: int, epochs: int, m: dict) -> str:
