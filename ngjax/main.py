@@ -44,7 +44,7 @@ flags.DEFINE_integer("epochs", D.epochs, "Epochs to train (a finished run contin
 flags.DEFINE_float("learning_rate", D.learning_rate, "Adam learning rate.")
 flags.DEFINE_string("embedding_optimizer", D.embedding_optimizer,
                     "adam (the seed's dense Adam over the whole table) | lazy_adam (only the batch's rows; "
-                    "a different optimizer, much faster; --embeddings=random only).")
+                    "a different optimizer, faster; --embeddings=random only).")
 flags.DEFINE_integer("seed", D.seed, "Seed of init and shuffling.")
 flags.DEFINE_integer("seeds", D.seeds, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give mean/std.")
 flags.DEFINE_string("shard", D.shard, "With several devices: data (split batches) | seeds (split --seeds replicas) | none.")

@@ -21,7 +21,6 @@ import optax
 from flax import struct
 
 
-
 def adam(learning_rate: float) -> optax.GradientTransformation:
     """Adam with Keras' defaults (b1 0.9, b2 0.999, eps 1e-7)."""
     return optax.adam(learning_rate, b1=0.9, b2=0.999, eps=1e-7)
