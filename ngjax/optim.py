@@ -21,9 +21,10 @@ import optax
 from flax import struct
 
 
-def adam(learning_rate: float) -> optax.GradientTransformation:
+def adam(learning_rate: float, b1: float = 0.9, b2: float = 0.999,
+         eps: float = 1e-7) -> optax.GradientTransformation:
     """Adam with Keras' defaults (b1 0.9, b2 0.999, eps 1e-7)."""
-    return optax.adam(learning_rate, b1=0.9, b2=0.999, eps=1e-7)
+    return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
 
 
 @struct.dataclass
@@ -49,7 +50,7 @@ class LazyEmbeddingAdam:
 
     @property
     def dense(self) -> optax.GradientTransformation:
-        return optax.adam(self.learning_rate, b1=self.b1, b2=self.b2, eps=self.eps)
+        return adam(self.learning_rate, self.b1, self.b2, self.eps)
 
     def init(self, params: Dict[str, Any]) -> Dict[str, Any]:
         table = params["embedding"]["table"]
@@ -57,9 +58,11 @@ class LazyEmbeddingAdam:
                 "embedding": LazyAdamState(count=jnp.zeros((), jnp.int32), mu=jnp.zeros_like(table),
                                            nu=jnp.zeros_like(table))}
 
-    def update_rows(self, table: jax.Array, state: LazyAdamState, ids: jax.Array,
+    def update_rows(self, table: jax.Array, state: LazyAdamState, ids: jax.Array, rows: jax.Array,
                     grad_rows: jax.Array) -> Tuple[jax.Array, LazyAdamState]:
-        """Adam on rows ``ids`` of ``table`` only (ids >= rows are padding and are dropped)."""
+        """Adam on rows ``ids`` of ``table`` only (ids >= rows are padding and are dropped).
+
+        ``rows`` is ``table[ids]`` as the step already gathered it (zeros for padding ids)."""
         count = state.count + 1
         mu = (1 - self.b1) * grad_rows + self.b1 * state.mu.at[ids].get(mode="fill", fill_value=0)
         nu = (1 - self.b2) * grad_rows ** 2 + self.b2 * state.nu.at[ids].get(mode="fill", fill_value=0)
@@ -67,7 +70,6 @@ class LazyEmbeddingAdam:
         mu_hat = mu / (1 - self.b1 ** c)
         nu_hat = nu / (1 - self.b2 ** c)
         step = -self.learning_rate * (mu_hat / (jnp.sqrt(nu_hat) + self.eps))
-        rows = table.at[ids].get(mode="fill", fill_value=0)
         table = table.at[ids].set(rows + step, mode="drop")
         return table, LazyAdamState(count=count, mu=state.mu.at[ids].set(mu, mode="drop"),
                                     nu=state.nu.at[ids].set(nu, mode="drop"))

@@ -124,10 +124,10 @@ def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx):
         sums, losses = _sums(logits, labels)
         return jnp.mean(losses), sums
 
-    (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(
-        rest, table.at[ids].get(mode="fill", fill_value=0))
+    rows = table.at[ids].get(mode="fill", fill_value=0)
+    (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(rest, rows)
     updates, dense_state = tx.dense.update(g_rest, state.opt_state["dense"], rest)
-    table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, g_rows)
+    table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, rows, g_rows)
     params = {**optax.apply_updates(rest, updates), "embedding": {"table": table}}
     return state.replace(step=state.step + 1, params=params,
                          opt_state={"dense": dense_state, "embedding": emb_state}), sums
