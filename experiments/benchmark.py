@@ -84,29 +84,10 @@ def bench_ngjax(prep, repeats):
     return _time_epochs(run, repeats)
 
 
-def _full_table(prep):
-    """The seed's table: one row per training word (rows past num_words never looked up)."""
-    rows, dim = prep.keras_rows, prep.spec.embed_dim
-    if prep.table is None:
-        return None, rows, dim
-    full = np.zeros((rows, dim), np.float32)
-    full[: prep.table.shape[0]] = prep.table
-    return full, rows, dim
-
-
 def bench_keras(prep, repeats):
-    import keras
+    from experiments import keras_peer
 
-    table, rows, dim = _full_table(prep)
-    spec = prep.spec
-    emb = keras.layers.Embedding(rows, dim, trainable=table is None)
-    rnn = keras.layers.LSTM(spec.hidden_size) if spec.cell == "lstm" else keras.layers.SimpleRNN(spec.hidden_size)
-    model = keras.Sequential([keras.Input((prep.cfg.seq_len,), dtype="int32"), emb, rnn,
-                              keras.layers.Dense(spec.num_classes, activation="softmax")])
-    if table is not None:
-        emb.set_weights([table])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras_peer.build(prep)
     x, y = prep.data.x_train, prep.data.y_train
 
     def run():
@@ -118,8 +99,10 @@ def bench_keras(prep, repeats):
 def bench_torch(prep, repeats):
     import torch
 
+    from experiments.keras_peer import full_table
+
     torch.manual_seed(0)
-    table, rows, dim = _full_table(prep)
+    table, rows, dim = full_table(prep)
     spec = prep.spec
     lazy = prep.cfg.embedding_optimizer == "lazy_adam"
 

@@ -39,6 +39,9 @@ flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
 flags.DEFINE_string("workers", "auto", "Variants trained at once, each in its own process: a number, "
                     "or auto (CPU cores on a CPU-only machine, else 1).")
 flags.DEFINE_string("out", "experiments/results/seed_table", "Output path without extension.")
+flags.DEFINE_string("keras_reference", "experiments/results/keras_reference.json",
+                    "Keras 3 reference results (python -m experiments.keras_reference) for the Keras column; "
+                    "the column says 'not run' where a variant is missing.")
 FLAGS = flags.FLAGS
 
 
@@ -59,12 +62,30 @@ def _row(name: str, workdir: str) -> dict:
     }
 
 
+def read_keras_reference(path: str) -> dict:
+    """variant name -> row of experiments.keras_reference's JSON (empty when there is none)."""
+    if not path or not os.path.exists(path):
+        return {}
+    return {r["name"]: r for r in json.load(open(path))["rows"]}
+
+
+def _keras_cell(ref: Optional[dict], epochs: int, dim: int) -> str:
+    if not ref:
+        return "not run"
+    if ref.get("epochs", epochs) != epochs or ref.get("embed_dim", dim) != dim:
+        return "not comparable"
+    if ref["seeds"] > 1:
+        return f"{ref['mean']:.4f} ± {ref['std']:.4f} ({ref['seeds']} runs)"
+    return f"{ref['mean']:.4f} (1 run)"
+
+
 def table(rows) -> str:
-    lines = ["| experiment | seed (Keras, 1 run) | ngjax mean ± std | ngjax min – max | seeds | epochs | "
-             "embedding dim | train+eval s (all seeds) |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| experiment | seed (Keras, 1 run) | Keras 3 here (same data) | ngjax mean ± std | ngjax min – max | "
+             "seeds | epochs | embedding dim | train+eval s (all seeds) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         dim = f"{r['glove_dim']} (GloVe)" if r["name"] != "seed_random_emb" else f"{r['glove_dim']} (random)"
-        lines.append(f"| {r['label']} | {r['seed_reported']:.4f} | **{r['mean']:.4f} ± {r['std']:.4f}** | "
+        keras = _keras_cell(r.get("keras"), r["epochs"], r["glove_dim"])
+        lines.append(f"| {r['label']} | {r['seed_reported']:.4f} | {keras} | **{r['mean']:.4f} ± {r['std']:.4f}** | "
                      f"{r['min']:.4f} – {r['max']:.4f} | {r['seeds']} | {r['epochs']} | {dim} | "
                      f"{r['train_seconds']:.0f} |")
     return "\n".join(lines)
@@ -191,6 +212,12 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         return 1
     rows = [_row(name, workdir) for name, _, workdir in jobs]
+    keras_ref = read_keras_reference(FLAGS.keras_reference)
+    for r in rows:
+        ref = keras_ref.get(r["name"])
+        if ref:
+            r["keras"] = {k: ref[k] for k in ("mean", "std", "seeds", "test_accuracy", "embed_dim", "keras")}
+            r["keras"]["epochs"] = json.load(open(FLAGS.keras_reference)).get("epochs")
     wall = time.time() - t0
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     md = table(rows)

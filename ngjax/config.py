@@ -15,6 +15,11 @@ REMOVABLE = ("headers", "footers", "quotes")
 LOOPS = ("epoch", "step")
 SHARDS = ("data", "seeds", "none")
 EMBEDDING_OPTIMIZERS = ("adam", "lazy_adam")
+ADAM_RULES = ("keras", "optax")  # as ngjax.optim.ADAM_RULES (config imports nothing heavy)
+
+# What a key missing from a saved config.json meant when that file was written, where it is not
+# today's default: workdirs from before --adam existed were trained with optax's Adam.
+LEGACY_DEFAULTS = {"adam": "optax"}
 
 # Keys that may differ between a workdir's saved config and a resumed run: they change how
 # long or how a run is executed and logged, never what is computed per step.
@@ -54,6 +59,7 @@ class Config:
     epochs: int = 50
     learning_rate: float = 1e-3
     embedding_optimizer: str = "adam"  # "lazy_adam": update only a trainable table's batch rows
+    adam: str = "keras"  # Adam's update rule: "keras" (the seed's, epsilon-hat) or "optax"
     seed: int = 0
     seeds: int = 1  # independent replicas (seeds seed .. seed+seeds-1) trained in one program
     loop: str = "epoch"  # "epoch": one compiled program per epoch; "step": one per step
@@ -78,6 +84,11 @@ class Config:
         if "remove" in d:
             d["remove"] = normalize_remove(d["remove"])
         return cls(**d)
+
+    @classmethod
+    def from_saved(cls, d: dict) -> "Config":
+        """A config.json as written by any ngjax version: missing keys get what they meant then."""
+        return cls.from_dict({**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in d}, **d})
 
     def replace(self, **kw: Any) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -111,6 +122,7 @@ def validate(cfg: Config) -> Config:
     _choice("loop", cfg.loop, LOOPS)
     _choice("shard", cfg.shard, SHARDS)
     _choice("embedding_optimizer", cfg.embedding_optimizer, EMBEDDING_OPTIMIZERS)
+    _choice("adam", cfg.adam, ADAM_RULES)
     for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs", "seeds",
                  "eval_batch_size", "checkpoint_every", "keep_checkpoints"):
         _positive(name, getattr(cfg, name))
@@ -138,11 +150,16 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
+def complete_saved(saved: dict) -> dict:
+    """A saved config.json with every key: a missing one had its default value then (or, for the
+    keys in LEGACY_DEFAULTS, the meaning it had before the option existed)."""
+    defaults = {**json.loads(Config().to_json()), **LEGACY_DEFAULTS}
+    return {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
+
+
 def differing_keys(saved: dict, requested: Config) -> list:
     """Keys whose values differ in a way that changes the model or the data."""
     now = json.loads(requested.to_json())
-    # a key missing from an older config.json had its default value then
-    defaults = json.loads(Config().to_json())
-    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
+    saved = complete_saved(saved)
     keys = sorted((set(saved) | set(now)) - HARMLESS_KEYS)
     return [k for k in keys if saved.get(k) != now.get(k)]

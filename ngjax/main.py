@@ -45,6 +45,9 @@ flags.DEFINE_float("learning_rate", D.learning_rate, "Adam learning rate.")
 flags.DEFINE_string("embedding_optimizer", D.embedding_optimizer,
                     "adam (the seed's dense Adam over the whole table) | lazy_adam (only the batch's rows; "
                     "a different optimizer, faster; --embeddings=random only).")
+flags.DEFINE_string("adam", D.adam,
+                    "Adam's update rule: keras (the seed's: epsilon added to sqrt(v) before the bias "
+                    "correction, as Keras/TensorFlow do) | optax (optax's and PyTorch's form).")
 flags.DEFINE_integer("seed", D.seed, "Seed of init and shuffling.")
 flags.DEFINE_integer("seeds", D.seeds, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give mean/std.")
 flags.DEFINE_string("shard", D.shard, "With several devices: data (split batches) | seeds (split --seeds replicas) | none.")

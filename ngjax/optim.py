@@ -1,30 +1,110 @@
-"""Optimizers: the seed's Adam, and an opt-in lazy (row-sparse) Adam for a trainable embedding.
+"""Optimizers: Keras' Adam (the seed's, the default), optax's Adam, and a lazy Adam for a table.
 
-Dense Adam (the seed's optimizer and the default) updates every row of a trainable embedding table
-at every step: rows absent from the batch have a zero gradient, but their moments decay and their
-update ``m_hat / (sqrt(v_hat) + eps)`` is not zero, so the whole table (20,000 x 100 here) is read
-and written each step. ``--embedding_optimizer=lazy_adam`` instead updates only the rows of the ids
-in the batch (at most batch x seq_len of them), with Adam's formulas at the global step count;
-every other row and its moments stay as they are. This is what TensorFlow Addons' ``LazyAdam`` and
-PyTorch's ``SparseAdam`` do. It is a different optimizer, so its results differ from the seed's;
-every other parameter keeps dense Adam.
+**Keras' Adam** (``--adam=keras``, the default). Keras 2 and 3, like TensorFlow, apply
+
+    alpha_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
+    m += (g - m) * (1 - b1);  v += (g^2 - v) * (1 - b2)
+    p -= m * alpha_t / (sqrt(v) + eps)
+
+which is optax's ``m_hat / (sqrt(v_hat) + eps)`` with the epsilon scaled by ``1 / sqrt(1 - b2^t)``
+("epsilon hat", Kingma & Ba section 2): about 32x larger at step 1 than optax's, shrinking towards
+``eps`` as t grows. With Keras' ``eps = 1e-7`` parameters with small gradients move noticeably
+less in Keras than in optax during the first few hundred steps. :func:`keras_adam` transcribes
+Keras 3's ``Adam.update_step`` operation by operation (float32), so the same weights and batches
+give the same trajectory (tested against Keras itself to ~1e-6 after many steps).
+
+**optax's Adam** (``--adam=optax``): ``optax.adam`` with Keras' constants (b1 0.9, b2 0.999,
+eps 1e-7): PyTorch's and optax's convention. ngjax used it before the Keras rule existed; a
+workdir saved without the ``adam`` key was trained with it and resumes only with it.
+
+**Lazy Adam** (``--embedding_optimizer=lazy_adam``). Dense Adam updates every row of a trainable
+embedding table at every step: rows absent from the batch have a zero gradient, but their
+moments decay and their update is not zero. Lazy Adam updates only the rows of the ids in the
+batch, with the same rule (Keras' or optax's) at the global step count; every other row and its
+moments stay as they are, as TensorFlow Addons' ``LazyAdam`` and PyTorch's ``SparseAdam`` do. It
+is a different optimizer, so its results differ from the seed's; every other parameter keeps
+dense Adam.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Tuple, Union
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
+ADAM_RULES = ("keras", "optax")
+B1, B2, EPS = 0.9, 0.999, 1e-7  # Keras' defaults
 
-def adam(learning_rate: float, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-7) -> optax.GradientTransformation:
-    """Adam with Keras' defaults (b1 0.9, b2 0.999, eps 1e-7)."""
-    return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+LearningRate = Union[float, Callable[[jax.Array], jax.Array]]
+
+
+class KerasAdamState(NamedTuple):
+    count: jax.Array  # int32 scalar: steps taken
+    mu: Any  # first moments, like the params
+    nu: Any  # second moments, like the params
+
+
+def _lr(learning_rate: LearningRate, count: jax.Array) -> jax.Array:
+    """The learning rate at step ``count`` (steps taken before this one), float32."""
+    lr = learning_rate(count) if callable(learning_rate) else learning_rate
+    return jnp.asarray(lr, jnp.float32)
+
+
+def keras_step_size(learning_rate: LearningRate, count: jax.Array, b1: float, b2: float) -> jax.Array:
+    """Keras' ``alpha_t = lr * sqrt(1 - b2^t) / (1 - b1^t)`` for ``t = count + 1`` (float32)."""
+    t = (count + 1).astype(jnp.float32)
+    b1_power = jnp.power(jnp.float32(b1), t)
+    b2_power = jnp.power(jnp.float32(b2), t)
+    return _lr(learning_rate, count) * jnp.sqrt(1 - b2_power) / (1 - b1_power)
+
+
+def keras_moments(g: jax.Array, m: jax.Array, v: jax.Array, b1: float, b2: float):
+    """Keras' in-place moment updates ``m += (g - m)(1 - b1)``, ``v += (g^2 - v)(1 - b2)``."""
+    return m + (g - m) * (1 - b1), v + (jnp.square(g) - v) * (1 - b2)
+
+
+def keras_delta(m: jax.Array, v: jax.Array, alpha: jax.Array, eps: float) -> jax.Array:
+    """The change Keras subtracts from the parameter: ``m * alpha / (sqrt(v) + eps)``."""
+    return (m * alpha) / (jnp.sqrt(v) + eps)
+
+
+def keras_adam(learning_rate: LearningRate, b1: float = B1, b2: float = B2,
+               eps: float = EPS) -> optax.GradientTransformation:
+    """Keras' Adam as an optax transformation (updates are added to the params)."""
+
+    def init(params):
+        zeros = lambda p: jnp.zeros_like(p)  # noqa: E731
+        return KerasAdamState(count=jnp.zeros((), jnp.int32),
+                              mu=jax.tree_util.tree_map(zeros, params),
+                              nu=jax.tree_util.tree_map(zeros, params))
+
+    def update(grads, state, params=None):
+        del params
+        alpha = keras_step_size(learning_rate, state.count, b1, b2)
+        both = jax.tree_util.tree_map(lambda g, m, v: keras_moments(g, m, v, b1, b2),
+                                      grads, state.mu, state.nu)
+        treedef = jax.tree_util.tree_structure(grads)
+        pairs = treedef.flatten_up_to(both)
+        mu = treedef.unflatten([p[0] for p in pairs])
+        nu = treedef.unflatten([p[1] for p in pairs])
+        updates = jax.tree_util.tree_map(lambda m, v: -keras_delta(m, v, alpha, eps), mu, nu)
+        return updates, KerasAdamState(count=state.count + 1, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init, update)
+
+
+def adam(learning_rate: LearningRate, rule: str = "keras", b1: float = B1, b2: float = B2,
+         eps: float = EPS) -> optax.GradientTransformation:
+    """Adam with Keras' constants and Keras' update rule (``rule="keras"``) or optax's."""
+    if rule == "keras":
+        return keras_adam(learning_rate, b1, b2, eps)
+    if rule == "optax":
+        return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+    raise ValueError(f"unknown Adam rule {rule!r}; allowed: {', '.join(ADAM_RULES)}")
 
 
 @struct.dataclass
@@ -40,17 +120,18 @@ class LazyEmbeddingAdam:
 
     ``init(params)`` gives ``{"dense": adam state of the rest, "embedding": LazyAdamState}``; the
     train step calls :func:`batch_rows`, differentiates with respect to the gathered rows and
-    applies :meth:`update_rows`.
+    applies :meth:`update_rows`. ``rule`` is Keras' or optax's Adam, for both parts.
     """
 
-    learning_rate: float
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-7
+    learning_rate: LearningRate
+    rule: str = "keras"
+    b1: float = B1
+    b2: float = B2
+    eps: float = EPS
 
     @property
     def dense(self) -> optax.GradientTransformation:
-        return adam(self.learning_rate, self.b1, self.b2, self.eps)
+        return adam(self.learning_rate, self.rule, self.b1, self.b2, self.eps)
 
     def init(self, params: Dict[str, Any]) -> Dict[str, Any]:
         table = params["embedding"]["table"]
@@ -63,15 +144,21 @@ class LazyEmbeddingAdam:
         """Adam on rows ``ids`` of ``table`` only (ids >= rows are padding and are dropped).
 
         ``rows`` is ``table[ids]`` as the step already gathered it (zeros for padding ids)."""
-        count = state.count + 1
-        mu = (1 - self.b1) * grad_rows + self.b1 * state.mu.at[ids].get(mode="fill", fill_value=0)
-        nu = (1 - self.b2) * grad_rows ** 2 + self.b2 * state.nu.at[ids].get(mode="fill", fill_value=0)
-        c = count.astype(jnp.float32)
-        mu_hat = mu / (1 - self.b1 ** c)
-        nu_hat = nu / (1 - self.b2 ** c)
-        step = -self.learning_rate * (mu_hat / (jnp.sqrt(nu_hat) + self.eps))
-        table = table.at[ids].set(rows + step, mode="drop")
-        return table, LazyAdamState(count=count, mu=state.mu.at[ids].set(mu, mode="drop"),
+        mu_rows = state.mu.at[ids].get(mode="fill", fill_value=0)
+        nu_rows = state.nu.at[ids].get(mode="fill", fill_value=0)
+        if self.rule == "keras":
+            alpha = keras_step_size(self.learning_rate, state.count, self.b1, self.b2)
+            mu, nu = keras_moments(grad_rows, mu_rows, nu_rows, self.b1, self.b2)
+            new_rows = rows - keras_delta(mu, nu, alpha, self.eps)
+        else:
+            c = (state.count + 1).astype(jnp.float32)
+            mu = (1 - self.b1) * grad_rows + self.b1 * mu_rows
+            nu = (1 - self.b2) * grad_rows ** 2 + self.b2 * nu_rows
+            mu_hat = mu / (1 - self.b1 ** c)
+            nu_hat = nu / (1 - self.b2 ** c)
+            new_rows = rows + -_lr(self.learning_rate, state.count) * (mu_hat / (jnp.sqrt(nu_hat) + self.eps))
+        table = table.at[ids].set(new_rows, mode="drop")
+        return table, LazyAdamState(count=state.count + 1, mu=state.mu.at[ids].set(mu, mode="drop"),
                                     nu=state.nu.at[ids].set(nu, mode="drop"))
 
 
@@ -95,8 +182,8 @@ def batch_rows(tokens: jax.Array, rows: int) -> Tuple[jax.Array, jax.Array]:
     return ids, local
 
 
-def make(learning_rate: float, embedding_optimizer: str = "adam"):
-    """The run's optimizer: optax Adam, or :class:`LazyEmbeddingAdam` for ``lazy_adam``."""
+def make(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras"):
+    """The run's optimizer: Adam (``rule``), or :class:`LazyEmbeddingAdam` for ``lazy_adam``."""
     if embedding_optimizer == "lazy_adam":
-        return LazyEmbeddingAdam(learning_rate)
-    return adam(learning_rate)
+        return LazyEmbeddingAdam(learning_rate, rule)
+    return adam(learning_rate, rule)

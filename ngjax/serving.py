@@ -63,12 +63,12 @@ def load_run(workdir: str) -> Run:
 
     if not os.path.isdir(workdir):
         raise NgjaxError(f"--workdir={workdir}: no such folder")
-    cfg = Config.from_dict(json.loads(_read(workdir, "config.json")))
+    cfg = Config.from_saved(json.loads(_read(workdir, "config.json")))
     tokenizer = Tokenizer.from_json(_read(workdir, TOKENIZER_FILE))
     names = json.loads(_read(workdir, LABELS_FILE))
     rows = min(tokenizer.vocab_size + 1, cfg.num_words)
     spec = train.spec_for(cfg, rows, len(names))
-    tx = train.make_optimizer(cfg.learning_rate, cfg.embedding_optimizer)
+    tx = train.make_optimizer(cfg.learning_rate, cfg.embedding_optimizer, cfg.adam)
     table = None if spec.trainable_embedding else np.zeros((rows, cfg.embed_dim), np.float32)
     abstract = jax.eval_shape(lambda: train.init_state(cfg.seed, cfg.seeds, spec, tx, table))
     ckdir = os.path.join(workdir, "checkpoints")

@@ -30,7 +30,7 @@ from ngjax import model as model_lib
 from ngjax import optim
 from ngjax import serving
 from ngjax.checkpoint import Checkpoints
-from ngjax.config import Config, differing_keys, validate, RANDOM_EMBED_DIM
+from ngjax.config import Config, complete_saved, differing_keys, validate, RANDOM_EMBED_DIM
 from ngjax.errors import InterruptedRun, NgjaxError
 
 INIT, SHUFFLE = 0, 1  # streams folded into the seed's key
@@ -46,9 +46,10 @@ class TrainState:
     rng: jax.Array  # the run's base key; every draw is fold_in of it
 
 
-def make_optimizer(learning_rate: float, embedding_optimizer: str = "adam"):
-    """Adam with Keras' defaults; ``lazy_adam`` updates only a trainable table's batch rows."""
-    return optim.make(learning_rate, embedding_optimizer)
+def make_optimizer(learning_rate: float, embedding_optimizer: str = "adam", rule: str = "keras"):
+    """Adam with Keras' defaults and update rule (or optax's, ``rule="optax"``); ``lazy_adam``
+    updates only a trainable table's batch rows."""
+    return optim.make(learning_rate, embedding_optimizer, rule)
 
 
 def create_state(seed, spec: model_lib.ModelSpec, tx, table: Optional[np.ndarray]) -> TrainState:
@@ -325,7 +326,7 @@ def check_workdir(cfg: Config, workdir: str) -> None:
         raise NgjaxError(f"{path} is unreadable ({e}); fix it or use a new --workdir") from None
     diff = differing_keys(saved, cfg)
     if diff:
-        now = json.loads(cfg.to_json())
+        now, saved = json.loads(cfg.to_json()), complete_saved(saved)
         shown = "; ".join(f"{k}: saved {saved.get(k)!r}, requested {now.get(k)!r}" for k in diff[:6])
         raise NgjaxError(f"--workdir={workdir} holds a run with a different config ({shown}); "
                          "use a new --workdir, or repeat that run's flags to resume it")
@@ -407,7 +408,7 @@ def prepare(cfg: Config, cache_dir: Optional[str] = None) -> Prepared:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    return Prepared(cfg, spec, make_optimizer(cfg.learning_rate, cfg.embedding_optimizer), ds, table, coverage, keras_rows)
+    return Prepared(cfg, spec, make_optimizer(cfg.learning_rate, cfg.embedding_optimizer, cfg.adam), ds, table, coverage, keras_rows)
 
 
 def _epoch_line(epoch: int, epochs: int, m: dict) -> str:

@@ -104,3 +104,35 @@ def test_seed_table_workers_flag():
     for bad in ("0", "-1", "two"):
         with pytest.raises(NgjaxError, match="--workers"):
             resolve_workers(bad, 5)
+
+
+def test_keras_reference_driver_and_the_seed_tables_keras_column(corpus_dir, glove8, tmp_path):
+    """experiments.keras_reference trains the variants in Keras 3 and the seed table shows them."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from experiments.seed_table import read_keras_reference, table
+
+    pytest.importorskip("keras")
+    out = str(tmp_path / "keras_ref")
+    args = [sys.executable, "-m", "experiments.keras_reference", f"--data_dir={corpus_dir}",
+            f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={tmp_path / 'kruns'}",
+            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_rnn"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu", KERAS_BACKEND="jax")
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ref = read_keras_reference(out + ".json")
+    row = ref["seed_rnn"]
+    assert row["seeds"] == 2 and len(row["test_accuracy"]) == 2 and row["embed_dim"] == 8
+    assert row["mean"] == pytest.approx(sum(row["test_accuracy"]) / 2)
+    assert os.path.exists(tmp_path / "kruns" / "seed_rnn" / "seed1.json")
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0 and "=== keras" not in r.stdout  # finished runs are read back
+    base = {"name": "seed_rnn", "label": "2. SimpleRNN, seq 30", "seed_reported": 0.2546, "mean": 0.3,
+            "std": 0.01, "min": 0.29, "max": 0.31, "seeds": 5, "epochs": 2, "glove_dim": 8,
+            "train_seconds": 1.0}
+    md = table([dict(base, keras=dict(row, epochs=2))])
+    assert f"{row['mean']:.4f} ± {row['std']:.4f} (2 runs)" in md
+    assert "not comparable" in table([dict(base, keras=dict(row, epochs=50))])
+    assert "not run" in table([base])
