@@ -1,66 +1,46 @@
-"""Named variants: each ``experiments/<name>.py`` that defines ``CONFIG`` (a dict of Config fields).
+"""Experiments: named variants (``experiments/<family>/<name>.py``, each defining ``CONFIG``, a dict
+of Config fields), the drivers that run tables of them (``experiments/*.py``), and their results
+(``experiments/results/``).
 
-Use one with ``python -m ngjax.main --experiment=<name>``; flags on the command line override it.
+Use a variant with ``python -m ngjax.main --experiment=<name>``; flags on the command line override
+it. Families: ``seed`` (the seed study's six variants). Adding a variant is one file in a family
+folder; adding a family is a folder with an ``__init__.py``.
 """
 
+import os
 import pkgutil
 
-# The seed study's published numbers (../shared/SEED.md; Keras, GloVe 100d): label, test
-# accuracy after the first and the last (50th) epoch, final train loss.
-SEED_RESULTS = {
-    "seed_lstm": ("1. LSTM, seq 30, GloVe frozen", 0.2606, 0.4859, 1.3330),
-    "seed_rnn": ("2. SimpleRNN, seq 30", 0.2556, 0.2546, 2.3267),
-    "seed_random_emb": ("3. LSTM, random trainable embedding", 0.1895, 0.3230, 1.9216),
-    "seed_seq50": ("4. LSTM, seq 50", 0.2723, 0.5826, 1.0122),
-    "seed_seq100": ("5. LSTM, seq 100", 0.3440, 0.6730, 0.6649),
-    "seed_dim200": ("6. LSTM, seq 30, GloVe 200d", 0.2658, 0.4819, 1.3183),
-}
-SEED_VARIANTS = ["seed_lstm", "seed_rnn", "seed_random_emb", "seed_seq50", "seed_seq100"]
+FAMILIES = ("seed",)
 
 
-def seed_config(name, data_dir=None, epochs=50, glove_path=None, glove200_path=None, **overrides):
-    """The Config of seed experiment ``name`` with the GloVe file this machine has.
-
-    Experiments 1, 2, 4, 5 take ``glove_path`` (None: the bundled 50d vectors) and its
-    dimension; experiment 6 takes ``glove200_path``; experiment 3 uses no GloVe.
-    """
-    from ngjax.config import Config
-
-    values = load(name)
-    values.update(experiment=name, epochs=epochs, data_dir=data_dir, **overrides)
-    if values.get("embeddings") == "glove":
-        if name == "seed_dim200":
-            values["glove_path"] = glove200_path
-        else:
-            values["glove_path"] = glove_path
-            values.pop("embed_dim", None)
-    return Config.from_dict(values)
+def _variant_files():
+    """{name: (family, path)} of every variant module, found without importing any."""
+    found = {}
+    here = os.path.dirname(__file__)
+    for family in FAMILIES:
+        folder = os.path.join(here, family)
+        for info in pkgutil.iter_modules([folder]):
+            path = os.path.join(folder, info.name + ".py")
+            if os.path.exists(path) and any(line.startswith("CONFIG =") for line in open(path)):
+                found[info.name] = (family, path)
+    return found
 
 
 def available():
-    """Names of the variant modules (those defining CONFIG), found without importing any."""
-    import os
-
-    names = []
-    for info in pkgutil.iter_modules(__path__):
-        path = os.path.join(os.path.dirname(__file__), info.name + ".py")
-        if os.path.exists(path) and any(l.startswith("CONFIG =") for l in open(path)):
-            names.append(info.name)
-    return sorted(names)
+    """Names of the variants (modules defining CONFIG)."""
+    return sorted(_variant_files())
 
 
 def load(name: str) -> dict:
-    """The ``CONFIG`` dict of ``experiments/<name>.py``; ConfigError naming the choices if unknown."""
+    """The ``CONFIG`` dict of variant ``name``; ConfigError naming the choices if unknown."""
     import importlib
 
     from ngjax.config import ConfigError
 
     if not name.replace("_", "").isalnum():
         raise ConfigError(f"--experiment={name!r}: not a valid experiment name")
-    try:
-        mod = importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError:
-        raise ConfigError(f"--experiment={name}: unknown; available: {', '.join(available())}") from None
-    if not hasattr(mod, "CONFIG"):
-        raise ConfigError(f"--experiment={name}: experiments/{name}.py defines no CONFIG (not a variant)")
+    where = _variant_files().get(name)
+    if where is None:
+        raise ConfigError(f"--experiment={name}: unknown; available: {', '.join(available())}")
+    mod = importlib.import_module(f"{__name__}.{where[0]}.{name}")
     return dict(mod.CONFIG)

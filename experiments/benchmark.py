@@ -29,6 +29,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
+from ngjax import state as state_lib
+from ngjax import inputs
 
 flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
 flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
@@ -72,7 +74,7 @@ def bench_ngjax(prep, repeats):
 
     from ngjax import train
 
-    state = [train.create_state(0, prep.spec, prep.tx, prep.table)]
+    state = [state_lib.create_state(0, prep.spec, prep.tx, prep.table)]
     x, y = jnp.asarray(prep.data.x_train), jnp.asarray(prep.data.y_train)
     epoch = jax.jit(functools.partial(train.train_epoch, spec=prep.spec, tx=prep.tx,
                                       batch_size=prep.cfg.batch_size), donate_argnums=0)
@@ -182,13 +184,12 @@ def _version(mod):
 def main(argv):
     import jax
 
-    from ngjax import train
     from ngjax.config import Config
 
     results = []
     for name in FLAGS.variants:
-        cfg = train.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
-        prep = train.prepare(cfg, FLAGS.cache_dir)
+        cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
+        prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
         row = {"variant": name, "cell": cfg.cell, "seq_len": cfg.seq_len, "embeddings": cfg.embeddings,
                "embed_dim": cfg.embed_dim, "steps_per_epoch": -(-prep.data.x_train.shape[0] // cfg.batch_size)}
         first, warm = bench_ngjax(prep, FLAGS.repeats)

@@ -26,7 +26,7 @@ def full_table(prep):
 
 
 def build(prep, loss: str = "sparse_categorical_crossentropy", metrics=("accuracy",)):
-    """A compiled ``keras.Sequential`` for ``prep`` (an ``ngjax.train.Prepared``)."""
+    """A compiled ``keras.Sequential`` for ``prep`` (an ``ngjax.inputs.RunInputs``)."""
     import keras
 
     table, rows, dim = full_table(prep)

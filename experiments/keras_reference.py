@@ -25,17 +25,15 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from absl import app, flags, logging  # noqa: E402
 
-from experiments import SEED_RESULTS, SEED_VARIANTS, seed_config  # noqa: E402
+from experiments import drivers  # noqa: E402
+from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config  # noqa: E402
+from ngjax import files, inputs  # noqa: E402
 from ngjax.errors import NgjaxError  # noqa: E402
 
-flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
-flags.DEFINE_string("runs_dir", "runs/keras_reference", "Where each finished Keras run's history is kept.")
-flags.DEFINE_integer("seeds", 1, "Keras runs (seeds 0..K-1) per variant.")
-flags.DEFINE_integer("epochs", 50, "Epochs per run.")
-flags.DEFINE_list("variants", SEED_VARIANTS, "Seed experiments to run.")
-flags.DEFINE_string("glove_path", None, "GloVe file for the GloVe variants (default: bundled 50d).")
-flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
-flags.DEFINE_string("out", "experiments/results/keras_reference", "Output path without extension.")
+if __name__ == "__main__":
+    drivers.define_common_flags("runs/keras_reference", "experiments/results/keras_reference")
+    flags.DEFINE_integer("seeds", 1, "Keras runs (seeds 0..K-1) per variant.")
+    flags.DEFINE_list("variants", SEED_VARIANTS, "Seed experiments to run.")
 FLAGS = flags.FLAGS
 
 
@@ -61,9 +59,7 @@ def train_keras(prep, seed: int, epochs: int) -> dict:
 
 
 def run_variant(name: str, seeds: int, epochs: int) -> dict:
-    from ngjax import train
-
-    cfg = train.resolve(seed_config(name, FLAGS.data_dir, epochs, FLAGS.glove_path))
+    cfg = inputs.resolve(seed_config(name, FLAGS.data_dir, epochs, FLAGS.glove_path))
     prep = None
     runs = []
     for seed in range(seeds):
@@ -73,18 +69,15 @@ def run_variant(name: str, seeds: int, epochs: int) -> dict:
             if run["epochs"] == epochs:
                 runs.append(run)
                 continue
-        prep = prep or train.prepare(cfg, FLAGS.cache_dir)
+        prep = prep or inputs.load_inputs(cfg, FLAGS.cache_dir)
         print(f"=== keras {name} seed {seed}: {epochs} epochs", flush=True)
         run = train_keras(prep, seed, epochs)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            json.dump(run, f)
-        os.replace(path + ".tmp", path)
+        files.write_json(path, run)
         print(f"=== keras {name} seed {seed}: test accuracy {run['test_accuracy'][-1]:.4f} "
               f"({run['wall_seconds']:.0f} s)", flush=True)
         runs.append(run)
     finals = [r["test_accuracy"][-1] for r in runs]
-    return {"name": name, "label": SEED_RESULTS[name][0], "seed_reported": SEED_RESULTS[name][2],
+    return {"name": name, "label": SEED_RESULTS[name][0], "seed_reported": SEED_RESULTS[name][2], "epochs": epochs,
             "embed_dim": cfg.embed_dim, "embeddings": cfg.embeddings, "seeds": len(runs),
             "test_accuracy": finals, "mean": statistics.fmean(finals),
             "std": statistics.pstdev(finals) if len(finals) > 1 else 0.0,
@@ -95,12 +88,15 @@ def run_variant(name: str, seeds: int, epochs: int) -> dict:
 
 def main(argv):
     unknown = [n for n in FLAGS.variants if n not in SEED_RESULTS]
+    if FLAGS.glove200_path:
+        print("error: --glove200_path: the Keras reference covers experiments 1-5", file=sys.stderr)
+        return 2
     if unknown:
         print(f"error: --variants: unknown {unknown}; choose from {', '.join(SEED_RESULTS)}", file=sys.stderr)
         return 2
-    try:
-        import keras  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
         print("error: Keras 3 is not installed; pip install -e '.[bench]'", file=sys.stderr)
         return 1
     t0 = time.time()
@@ -115,16 +111,12 @@ def main(argv):
         acc = f"{r['mean']:.4f} ± {r['std']:.4f}" if r["seeds"] > 1 else f"{r['mean']:.4f}"
         lines.append(f"| {r['label']} | {r['seed_reported']:.4f} | **{acc}** | {r['seeds']} | "
                      f"{r['embed_dim']} ({r['embeddings']}) | {r['wall_seconds']:.0f} |")
-    md = (f"# Keras 3 reference runs of the seed's variants\n\nCommand: `python -m experiments.keras_reference "
-          f"{' '.join(sys.argv[1:])}`\n\nKeras {rows[0]['keras']} ({rows[0]['backend']} backend), ngjax's token "
+    md = (f"# Keras 3 reference runs of the seed's variants\n\nCommand: `{drivers.command('experiments.keras_reference')}`"
+          f"\n\nKeras {rows[0]['keras']} ({rows[0]['backend']} backend), ngjax's token "
           f"arrays and GloVe table, {FLAGS.epochs} epochs, test accuracy after the last epoch "
           f"(mean ± std over runs where there are several). Driver wall time {time.time() - t0:.0f} s "
           f"(finished runs are read back).\n\n" + "\n".join(lines) + "\n")
-    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out + ".md", "w") as f:
-        f.write(md)
-    with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"rows": rows, "command": sys.argv[1:], "epochs": FLAGS.epochs}, f, indent=2)
+    drivers.write_results(FLAGS.out, md, {"rows": rows, "command": sys.argv[1:], "epochs": FLAGS.epochs})
     print(md)
     return 0
 

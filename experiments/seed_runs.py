@@ -1,38 +1,33 @@
-"""Run the seed's experiments 1-5 (6 with a 200-d GloVe file) once each and tabulate them.
+"""The seed's experiments 1-5 (6 with a 200-d GloVe file) once each, beside the seed's numbers.
 
 Command (what produced experiments/results/seed_runs.md):
     python -m experiments.seed_runs --data_dir=../shared/data/20news-bydate.tar.gz \
         --runs_dir=runs/seed --epochs=50
 
-Each variant trains in RUNS_DIR/<name> through ngjax.main's own code path (so a killed driver
-resumes where it stopped, and a finished variant is not rerun). The table is built from the
-files the runs wrote (metrics.jsonl, summary.json), never typed in.
+The one-seed case of ``experiments.seed_table`` (same jobs, same runner: a killed driver resumes
+where it stopped, a finished variant is read back), tabulated the way the seed reported its runs:
+test accuracy after the first and the last epoch, the best epoch, the final train loss, s/epoch.
+Copies experiment 1's report figures next to the table (the README shows them).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import sys
 import time
 
 from absl import app, flags, logging
 
-from experiments import SEED_RESULTS, SEED_VARIANTS, seed_config
+from experiments import drivers, seed_table
+from experiments.seed import SEED_RESULTS, SEED_VARIANTS
+from ngjax import files
 from ngjax.errors import NgjaxError
 
-flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
-flags.DEFINE_string("runs_dir", "runs/seed", "Parent folder of the runs.")
-flags.DEFINE_integer("epochs", 50, "Epochs per run.")
-flags.DEFINE_string("glove_path", None, "GloVe file for experiments 1, 2, 4, 5 (default bundled 50d).")
-flags.DEFINE_string("glove200_path", None, "A 200-d GloVe file: adds experiment 6.")
-flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
-flags.DEFINE_string("out", "experiments/results/seed_runs", "Output path without extension (.md, .json).")
+if __name__ == "__main__":
+    drivers.define_common_flags("runs/seed", "experiments/results/seed_runs")
+    flags.DEFINE_string("workers", "1", "Variants trained at once (as experiments.seed_table --workers).")
 FLAGS = flags.FLAGS
-
-
-def variants():
-    return SEED_VARIANTS + (["seed_dim200"] if FLAGS.glove200_path else [])
 
 
 def table(rows) -> str:
@@ -48,46 +43,40 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
+def _row(name: str, workdir: str) -> dict:
+    hist, config = drivers.read_run(workdir)
+    summary = files.read_json(os.path.join(workdir, "summary.json"))
+    label, s_first, s_last, s_loss = SEED_RESULTS[name]
+    secs = [h["epoch_seconds"] for h in hist[1:]] or [hist[0]["epoch_seconds"]]
+    return dict(name=name, label=label, seed_first=s_first, seed_last=s_last, seed_train_loss=s_loss,
+                first=hist[0]["test_accuracy"], last=hist[-1]["test_accuracy"],
+                best=max(h["test_accuracy"] for h in hist), train_loss=hist[-1]["train_loss"],
+                epochs=len(hist), dim=config["embed_dim"], sec_per_epoch=sorted(secs)[len(secs) // 2],
+                params=summary["params"])
+
+
 def main(argv):
-    from ngjax import train
-
-    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    rows = []
     t0 = time.time()
-    for name in variants():
-        cfg = seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path, FLAGS.glove200_path)
-        workdir = os.path.join(FLAGS.runs_dir, name)
-        print(f"=== {name} -> {workdir}", flush=True)
-        try:
-            summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir)
-        except NgjaxError as e:
-            print(f"error: {name}: {e}", file=sys.stderr)
-            return 1
-        hist = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
-        label, s_first, s_last, s_loss = SEED_RESULTS[name]
-        secs = [h["epoch_seconds"] for h in hist[1:]] or [hist[0]["epoch_seconds"]]
-        rows.append(dict(name=name, label=label, seed_first=s_first, seed_last=s_last,
-                         seed_train_loss=s_loss, first=hist[0]["test_accuracy"],
-                         last=hist[-1]["test_accuracy"], best=max(h["test_accuracy"] for h in hist),
-                         train_loss=hist[-1]["train_loss"], epochs=len(hist),
-                         dim=json.load(open(os.path.join(workdir, "config.json")))["embed_dim"],
-                         sec_per_epoch=sorted(secs)[len(secs) // 2],
-                         params=summary["params"]))
+    try:
+        jobs = seed_table.make_jobs(seed_table.variant_names(SEED_VARIANTS), seeds=1)
+        workers = seed_table.resolve_workers(FLAGS.workers, len(jobs))
+    except NgjaxError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    error = seed_table.run_variants(jobs, workers, FLAGS.cache_dir)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    rows = [_row(name, workdir) for name, _, workdir in jobs]
     md = table(rows)
-    import shutil
-
     for kind in ("curves", "confusion"):  # the README shows experiment 1's report figures
         src = os.path.join(FLAGS.runs_dir, "seed_lstm", "plots", f"{kind}.png")
         if os.path.exists(src):
             shutil.copyfile(src, os.path.join(os.path.dirname(FLAGS.out) or ".", f"seed_lstm_{kind}.png"))
-    header = (f"# Seed experiments, one run each (ngjax)\n\nCommand: `python -m experiments.seed_runs "
-              f"{' '.join(sys.argv[1:])}`\n\nDriver wall time: {time.time() - t0:.0f} s "
-              f"(runs already finished are read back, not retrained). s/epoch: median of epochs "
-              f"2.., training + test evaluation + checkpoint.\n\n")
-    with open(FLAGS.out + ".md", "w") as f:
-        f.write(header + md + "\n")
-    with open(FLAGS.out + ".json", "w") as f:
-        json.dump(rows, f, indent=2)
+    header = (f"# Seed experiments, one run each (ngjax)\n\nCommand: `{drivers.command('experiments.seed_runs')}`"
+              f"\n\nDriver wall time: {time.time() - t0:.0f} s (runs already finished are read back, not "
+              f"retrained). s/epoch: median of epochs 2.., training + test evaluation + checkpoint.\n\n")
+    drivers.write_results(FLAGS.out, header + md + "\n", rows)
     print(md)
     return 0
 

@@ -7,7 +7,7 @@ Command (what produced experiments/results/seed_table.md):
 Each variant trains its K seeds as one vmapped program (``--seeds=K``) in RUNS_DIR/<name>.
 ``--workers=N`` trains N variants at once, each in its own process (longest first; its output goes
 to RUNS_DIR/<name>/train.log). One run of these small models keeps about one CPU core busy, so on
-a CPU machine N = the number of cores cuts the table's wall time by up to N (1.8x with 2 here);
+a CPU machine N = the number of cores cuts the table's wall time by up to N (see README);
 the default (``auto``) does that on CPU and trains one variant at a time where an accelerator is
 installed (processes would compete for its memory). The driver is resumable as a whole (a
 finished variant is read back, not retrained; a killed one resumes from its checkpoint).
@@ -25,28 +25,24 @@ from typing import Optional
 
 from absl import app, flags, logging
 
-from experiments import SEED_RESULTS, SEED_VARIANTS, seed_config
+from experiments import drivers
+from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config
 from ngjax.errors import NgjaxError
 
-flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
-flags.DEFINE_string("runs_dir", "runs/seed_table", "Parent folder of the runs (one per variant).")
-flags.DEFINE_integer("seeds", 5, "Seeds per variant.")
-flags.DEFINE_integer("epochs", 50, "Epochs per run.")
-flags.DEFINE_list("variants", SEED_VARIANTS, "Seed experiments to run (seed_dim200 is added by --glove200_path).")
-flags.DEFINE_string("glove_path", None, "GloVe file for the GloVe variants (default: bundled 50d).")
-flags.DEFINE_string("glove200_path", None, "A 200-d GloVe file: adds experiment 6.")
-flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
-flags.DEFINE_string("workers", "auto", "Variants trained at once, each in its own process: a number, "
-                    "or auto (CPU cores on a CPU-only machine, else 1).")
-flags.DEFINE_string("out", "experiments/results/seed_table", "Output path without extension.")
-flags.DEFINE_string("keras_reference", "experiments/results/keras_reference.json",
-                    "Keras 3 reference results (python -m experiments.keras_reference) for the Keras column; "
-                    "the column says 'not run' where a variant is missing.")
+if __name__ == "__main__":
+    drivers.define_common_flags("runs/seed_table", "experiments/results/seed_table")
+    flags.DEFINE_integer("seeds", 5, "Seeds per variant.")
+    flags.DEFINE_list("variants", SEED_VARIANTS, "Seed experiments to run (seed_dim200 is added by --glove200_path).")
+    flags.DEFINE_string("workers", "auto", "Variants trained at once, each in its own process: a number, "
+                        "or auto (CPU cores on a CPU-only machine, else 1).")
+    flags.DEFINE_string("keras_reference", "experiments/results/keras_reference.json",
+                        "Keras 3 reference results (python -m experiments.keras_reference) for the Keras "
+                        "column; the column says 'not run' where a variant is missing.")
 FLAGS = flags.FLAGS
 
 
 def _row(name: str, workdir: str) -> dict:
-    hist = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
+    hist, config = drivers.read_run(workdir)
     last = hist[-1]
     per = last.get("per_seed", {"test_accuracy": [last["test_accuracy"]], "seed": [None]})
     accs = per["test_accuracy"]
@@ -55,7 +51,7 @@ def _row(name: str, workdir: str) -> dict:
         "name": name, "label": label, "seed_reported": s_last, "seed_first_epoch": s_first,
         "mean": sum(accs) / len(accs), "std": last.get("test_accuracy_std", 0.0),
         "min": min(accs), "max": max(accs), "seeds": len(accs), "epochs": len(hist),
-        "glove_dim": json.load(open(os.path.join(workdir, "config.json")))["embed_dim"],
+        "glove_dim": config["embed_dim"],
         "train_seconds": sum(h["epoch_seconds"] for h in hist),
         "curve_mean": [h["test_accuracy"] for h in hist],
         "curve_std": [h.get("test_accuracy_std", 0.0) for h in hist],
@@ -66,7 +62,9 @@ def read_keras_reference(path: str) -> dict:
     """variant name -> row of experiments.keras_reference's JSON (empty when there is none)."""
     if not path or not os.path.exists(path):
         return {}
-    return {r["name"]: r for r in json.load(open(path))["rows"]}
+    with open(path) as f:
+        data = json.load(f)
+    return {r["name"]: {"epochs": data.get("epochs"), **r} for r in data["rows"]}
 
 
 def _keras_cell(ref: Optional[dict], epochs: int, dim: int) -> str:
@@ -192,16 +190,25 @@ def run_variants(jobs, workers: int, cache_dir) -> Optional[str]:
     return error
 
 
-def main(argv):
-    names = list(FLAGS.variants) + (["seed_dim200"] if FLAGS.glove200_path and "seed_dim200" not in FLAGS.variants else [])
+def make_jobs(names, seeds: int):
+    """[(name, Config, workdir)] of the seed variants ``names`` under --runs_dir; ConfigError or
+    an exit-2 message for unknown names."""
     unknown = [n for n in names if n not in SEED_RESULTS]
     if unknown:
-        print(f"error: --variants: unknown {unknown}; choose from {', '.join(SEED_RESULTS)}", file=sys.stderr)
-        return 2
+        raise NgjaxError(f"--variants: unknown {unknown}; choose from {', '.join(SEED_RESULTS)}")
+    return [(name, seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path, FLAGS.glove200_path,
+                               seeds=seeds), os.path.join(FLAGS.runs_dir, name)) for name in names]
+
+
+def variant_names(requested) -> list:
+    """--variants, plus experiment 6 when a 200-d GloVe file is given."""
+    extra = ["seed_dim200"] if FLAGS.glove200_path and "seed_dim200" not in requested else []
+    return list(requested) + extra
+
+
+def main(argv):
     try:
-        jobs = [(name, seed_config(name, FLAGS.data_dir, FLAGS.epochs, FLAGS.glove_path,
-                                   FLAGS.glove200_path, seeds=FLAGS.seeds),
-                 os.path.join(FLAGS.runs_dir, name)) for name in names]
+        jobs = make_jobs(variant_names(FLAGS.variants), FLAGS.seeds)
         workers = resolve_workers(FLAGS.workers, len(jobs))
     except NgjaxError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -216,22 +223,18 @@ def main(argv):
     for r in rows:
         ref = keras_ref.get(r["name"])
         if ref:
-            r["keras"] = {k: ref[k] for k in ("mean", "std", "seeds", "test_accuracy", "embed_dim", "keras")}
-            r["keras"]["epochs"] = json.load(open(FLAGS.keras_reference)).get("epochs")
+            r["keras"] = {k: ref[k] for k in ("mean", "std", "seeds", "test_accuracy", "embed_dim", "keras", "epochs")}
     wall = time.time() - t0
-    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     md = table(rows)
     total = sum(r["train_seconds"] for r in rows)
     header = (f"# The seed table with error bars (ngjax, {FLAGS.seeds} seeds per variant)\n\n"
-              f"Command: `python -m experiments.seed_table {' '.join(sys.argv[1:])}`\n\n"
+              f"Command: `{drivers.command('experiments.seed_table')}`\n\n"
               f"Training + evaluation time of all {len(rows)} variants x {FLAGS.seeds} seeds: {total:.0f} s "
               f"(sum of epoch times). This driver call took {wall:.0f} s of wall time with {workers} "
               f"variant(s) at once (finished variants are read back, not retrained).\n\n")
-    with open(FLAGS.out + ".md", "w") as f:
-        f.write(header + md + "\n\n![test accuracy curves](" + os.path.basename(FLAGS.out) + ".png)\n")
-    with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"rows": rows, "train_seconds_total": total, "driver_wall_seconds": wall, "workers": workers,
-                   "command": sys.argv[1:]}, f, indent=2)
+    drivers.write_results(FLAGS.out, header + md + "\n\n![test accuracy curves](" + os.path.basename(FLAGS.out) + ".png)\n",
+                          {"rows": rows, "train_seconds_total": total, "driver_wall_seconds": wall,
+                           "workers": workers, "command": sys.argv[1:]})
     plot(rows, FLAGS.out + ".png")
     print(md)
     return 0

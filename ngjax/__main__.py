@@ -1,3 +1,4 @@
-from ngjax.main import run
+from ngjax import cli
+from ngjax.main import main
 
-run()
+cli.run(main)

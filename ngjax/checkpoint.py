@@ -113,3 +113,32 @@ class Checkpoints:
         if os.path.exists(src):
             shutil.move(src, dst)
         self.manager.reload()
+
+
+def restore_from_path(path: str, abstract: Any) -> Any:
+    """State from another run's checkpoint (``--restore_from``): PATH is a workdir, its
+    checkpoints/ folder or checkpoints/N; the newest good step when no N is given."""
+    path = os.path.abspath(path)
+    step = None
+    if os.path.basename(path).isdigit():
+        step, path = int(os.path.basename(path)), os.path.dirname(path)
+    if os.path.isdir(os.path.join(path, "checkpoints")):
+        path = os.path.join(path, "checkpoints")
+    if not os.path.isdir(path):
+        raise NgjaxError(f"--restore_from={path}: no such checkpoint folder; pass a workdir, its "
+                         "checkpoints/ folder, or checkpoints/<epoch>")
+    ck = Checkpoints(path, read_only=True)
+    try:
+        if step is None:
+            got = ck.restore_latest_good(abstract)
+            if got is None:
+                raise NgjaxError(f"--restore_from={path}: holds no checkpoint")
+            return got[1]
+        if step not in ck.steps():
+            raise NgjaxError(f"--restore_from: step {step} not in {path} (steps: {ck.steps()})")
+        return ck.restore(step, abstract)[0]
+    except NgjaxError:
+        raise
+    except Exception as e:  # noqa: BLE001 - orbax raises many kinds on a mismatching tree
+        raise NgjaxError(f"--restore_from={path}: cannot restore it into this model ({str(e)[:200]}); "
+                         "the model config must match that run's") from None

@@ -1,4 +1,9 @@
-"""The run's configuration: one frozen dataclass, validated once, saved as workdir/config.json."""
+"""The run's configuration: one frozen dataclass, validated once, saved as workdir/config.json.
+
+Every option is stated once, here: its field (name, type, default) with its help text, allowed
+choices and checks in the field's metadata. ``ngjax.cli`` turns the fields into absl flags and
+:func:`validate` checks them, so a new option is one field.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,12 @@ from typing import Any, Optional, Tuple
 
 from ngjax.errors import NgjaxError
 
-CELLS = ("lstm", "rnn")
-EMBEDDINGS = ("glove", "random")
-PAD_MODES = ("pre", "post")
 REMOVABLE = ("headers", "footers", "quotes")
-LOOPS = ("epoch", "step")
-SHARDS = ("data", "seeds", "none")
-EMBEDDING_OPTIMIZERS = ("adam", "lazy_adam")
 ADAM_RULES = ("keras", "optax")  # as ngjax.optim.ADAM_RULES (config imports nothing heavy)
 
 # What a key missing from a saved config.json meant when that file was written, where it is not
 # today's default: workdirs from before --adam existed were trained with optax's Adam.
 LEGACY_DEFAULTS = {"adam": "optax"}
-
-# Keys that may differ between a workdir's saved config and a resumed run: they change how
-# long or how a run is executed and logged, never what is computed per step.
-HARMLESS_KEYS = frozenset(
-    {"epochs", "checkpoint_every", "keep_checkpoints", "loop", "unroll", "eval_batch_size",
-     "experiment", "shard"}
-)
 
 # Random embeddings default to the seed's 100 dimensions; GloVe ones follow the vectors.
 RANDOM_EMBED_DIM = 100
@@ -36,40 +28,63 @@ class ConfigError(NgjaxError, ValueError):
     """A bad option value; the message names the flag and what is allowed."""
 
 
+def option(default: Any, help: str, *, choices: Tuple[str, ...] = (), positive: bool = False,
+           harmless: bool = False) -> Any:
+    """A Config field with its flag help. ``choices``: the allowed values; ``positive``: a positive
+    integer (None allowed where the default is None); ``harmless``: may differ when a workdir is
+    resumed (it changes how long or how a run executes or logs, never what a step computes)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "choices": tuple(choices), "positive": positive, "harmless": harmless})
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     # model
-    cell: str = "lstm"
-    hidden_size: int = 30
-    embeddings: str = "glove"
-    embed_dim: Optional[int] = None  # None: the GloVe file's dimension (random: 100)
-    glove_path: Optional[str] = None  # None: the bundled GloVe 6B 50d package
-    mask_padding: bool = False
+    cell: str = option("lstm", "Recurrent cell.", choices=("lstm", "rnn"))
+    hidden_size: int = option(30, "Units of the recurrent layer.", positive=True)
+    embeddings: str = option("glove", "glove (frozen pretrained) | random (trainable, uniform(-0.05, 0.05)).",
+                             choices=("glove", "random"))
+    embed_dim: Optional[int] = option(None, "Embedding dimension; default: the GloVe file's (random: 100).",
+                                      positive=True)
+    glove_path: Optional[str] = option(None, "GloVe text file (.txt, .txt.gz, a.zip[:member]); default: "
+                                       "bundled GloVe 6B 50d.")
+    mask_padding: bool = option(False, "Carry the state unchanged across padding (the seed does not).")
     # data
-    data_dir: Optional[str] = None  # None: scikit-learn's fetch_20newsgroups
-    remove: Tuple[str, ...] = ()
-    num_words: int = 20000
-    seq_len: int = 30
-    padding: str = "pre"
-    truncating: str = "pre"
-    val_fraction: float = 0.0
-    val_seed: int = 0
+    data_dir: Optional[str] = option(None, "20news-bydate.tar.gz or its extracted folder; default: "
+                                     "scikit-learn download.")
+    remove: Tuple[str, ...] = option((), "Parts to strip, as scikit-learn's remove=: headers,footers,quotes.")
+    num_words: int = option(20000, "Keras Tokenizer num_words: ids < num_words are kept.", positive=True)
+    seq_len: int = option(30, "Sequence length after padding/truncation.", positive=True)
+    padding: str = option("pre", "Where padding goes.", choices=("pre", "post"))
+    truncating: str = option("pre", "Which end of a long document is cut.", choices=("pre", "post"))
+    val_fraction: float = option(0.0, "Stratified validation split carved from train (0 = none, the seed's way).")
+    val_seed: int = option(0, "Seed of the validation split.")
     # training
-    batch_size: int = 32
-    epochs: int = 50
-    learning_rate: float = 1e-3
-    embedding_optimizer: str = "adam"  # "lazy_adam": update only a trainable table's batch rows
-    adam: str = "keras"  # Adam's update rule: "keras" (the seed's, epsilon-hat) or "optax"
-    seed: int = 0
-    seeds: int = 1  # independent replicas (seeds seed .. seed+seeds-1) trained in one program
-    loop: str = "epoch"  # "epoch": one compiled program per epoch; "step": one per step
-    unroll: int = 0  # time-scan unroll; 0 picks the platform's default
-    eval_batch_size: int = 1024
-    shard: str = "data"  # several devices: split batches ("data") or replicas ("seeds"); "none"
+    batch_size: int = option(32, "Batch size.", positive=True)
+    epochs: int = option(50, "Epochs to train (a finished run continues when this grows).", positive=True,
+                         harmless=True)
+    learning_rate: float = option(1e-3, "Adam learning rate.")
+    embedding_optimizer: str = option(
+        "adam", "adam (dense Adam over the whole table, the seed's) | lazy_adam (only the batch's rows; a "
+        "different optimizer; --embeddings=random only).", choices=("adam", "lazy_adam"))
+    adam: str = option("keras", "Adam's update rule: keras (the seed's: epsilon added to sqrt(v) before the "
+                       "bias correction, as Keras/TensorFlow do) | optax (optax's and PyTorch's form).",
+                       choices=ADAM_RULES)
+    seed: int = option(0, "Seed of init and shuffling.")
+    seeds: int = option(1, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give "
+                        "mean/std.", positive=True)
+    loop: str = option("epoch", "epoch (one compiled program per epoch) | step (one per batch, for debugging).",
+                       choices=("epoch", "step"), harmless=True)
+    unroll: int = option(0, "Time-scan unroll; 0 = platform default (CPU 1, GPU/TPU up to 32).", harmless=True)
+    eval_batch_size: int = option(1024, "Evaluation chunk size.", positive=True, harmless=True)
+    shard: str = option("data", "With several devices: data (split batches) | seeds (split --seeds "
+                        "replicas) | none.", choices=("data", "seeds", "none"), harmless=True)
     # checkpoints
-    checkpoint_every: int = 1
-    keep_checkpoints: int = 3
-    experiment: Optional[str] = None
+    checkpoint_every: int = option(1, "Save a checkpoint every N epochs (the last is always saved).",
+                                   positive=True, harmless=True)
+    keep_checkpoints: int = option(3, "Checkpoints kept.", positive=True, harmless=True)
+    experiment: Optional[str] = option(None, "Named variant from experiments/ (e.g. seed_lstm); flags "
+                                       "given override it.", harmless=True)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -94,6 +109,11 @@ class Config:
         return dataclasses.replace(self, **kw)
 
 
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+# Keys that may differ between a workdir's saved config and a resumed run.
+HARMLESS_KEYS = frozenset(name for name, f in FIELDS.items() if f.metadata["harmless"])
+
+
 def normalize_remove(value) -> Tuple[str, ...]:
     """'headers,quotes' or a list -> a sorted tuple of distinct parts."""
     if value is None:
@@ -103,31 +123,19 @@ def normalize_remove(value) -> Tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
-def _positive(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"--{name}={value!r}: must be a positive integer")
-
-
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ConfigError(f"--{name}={value!r}: allowed values are {', '.join(allowed)}")
+def _check_field(name: str, value) -> None:
+    meta = FIELDS[name].metadata
+    if meta["choices"] and value not in meta["choices"]:
+        raise ConfigError(f"--{name}={value!r}: allowed values are {', '.join(meta['choices'])}")
+    if meta["positive"] and not (value is None and FIELDS[name].default is None):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"--{name}={value!r}: must be a positive integer")
 
 
 def validate(cfg: Config) -> Config:
     """Raise ConfigError naming the first bad option; return cfg unchanged otherwise."""
-    _choice("cell", cfg.cell, CELLS)
-    _choice("embeddings", cfg.embeddings, EMBEDDINGS)
-    _choice("padding", cfg.padding, PAD_MODES)
-    _choice("truncating", cfg.truncating, PAD_MODES)
-    _choice("loop", cfg.loop, LOOPS)
-    _choice("shard", cfg.shard, SHARDS)
-    _choice("embedding_optimizer", cfg.embedding_optimizer, EMBEDDING_OPTIMIZERS)
-    _choice("adam", cfg.adam, ADAM_RULES)
-    for name in ("hidden_size", "num_words", "seq_len", "batch_size", "epochs", "seeds",
-                 "eval_batch_size", "checkpoint_every", "keep_checkpoints"):
-        _positive(name, getattr(cfg, name))
-    if cfg.embed_dim is not None:
-        _positive("embed_dim", cfg.embed_dim)
+    for name in FIELDS:
+        _check_field(name, getattr(cfg, name))
     if cfg.num_words < 2:
         raise ConfigError(f"--num_words={cfg.num_words}: must be at least 2 (index 0 is padding)")
     if not isinstance(cfg.unroll, int) or cfg.unroll < 0:

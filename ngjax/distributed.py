@@ -50,3 +50,45 @@ def to_host(tree: Any) -> Any:
         return np.asarray(jax.device_get(a))
 
     return jax.tree_util.tree_map(one, tree)
+
+
+# ----------------------------------------------------------------------------- the device mesh
+def make_mesh(shard: str, seeds: int, batch_size: int, eval_batch_size: int):
+    """A 1-D ``data`` mesh over all devices, or None on one device / with --shard=none.
+
+    --shard=data splits every batch over the devices (params replicated); --shard=seeds puts
+    whole replicas of a --seeds=K run on different devices.
+    """
+    from jax.sharding import Mesh
+
+    from ngjax.errors import NgjaxError
+
+    devices = jax.devices()
+    n = len(devices)
+    if n == 1 or shard == "none":
+        return None
+    if shard == "seeds":
+        if seeds % n:
+            raise NgjaxError(f"--shard=seeds with --seeds={seeds} on {n} devices: the seeds must "
+                             f"divide evenly; use --seeds={n * max(1, seeds // n)} or --shard=data")
+    else:
+        for flag, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if value % n:
+                ok = [v for v in (value - value % n, value - value % n + n) if v > 0]
+                raise NgjaxError(f"--{flag}={value} does not divide over {n} devices; use a multiple "
+                                 f"of {n} (e.g. {' or '.join(map(str, ok))})")
+    return Mesh(np.array(devices), ("data",))
+
+
+def place_arrays(arrays: Any, mesh, shard: str):
+    """(arrays on the devices, the sharding of a training batch or None).
+
+    The (small) data set is replicated on every device; with --shard=data each batch is then
+    split along the mesh's ``data`` axis inside the compiled epoch.
+    """
+    if mesh is None:
+        return jax.tree_util.tree_map(jax.numpy.asarray, arrays), None
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    placed = to_global(arrays, NamedSharding(mesh, P()))
+    return placed, (NamedSharding(mesh, P("data")) if shard == "data" else None)

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from absl import logging
 
+from ngjax import files
 from ngjax.errors import NgjaxError
 
 BUNDLED = "bundled:glove.6B.50d"
@@ -198,22 +199,16 @@ def embedding_table(glove_path: Optional[str], index_words: Sequence[str], rows:
         if os.path.isfile(src):
             st = os.stat(src)
             key_parts.update(path=os.path.abspath(glove_path), size=st.st_size, mtime=st.st_mtime_ns)
-    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:16]
-    path = os.path.join(cache_dir, f"glove-{key}.npz") if cache_dir else None
-    if path and os.path.exists(path):
-        try:
-            with np.load(path) as z:
-                matrix, coverage = z["matrix"], json.loads(str(z["coverage"]))
-            logging.info("GloVe table cache hit: %s", path)
-            return matrix, coverage
-        except Exception as e:
-            logging.warning("GloVe cache %s unreadable (%s); rebuilding it", path, e)
     keep = set(index_words[: rows - 1])
-    words, vectors = load_glove(glove_path, keep)
-    matrix, coverage = build_matrix(index_words, rows, words, vectors)
-    if path:
-        os.makedirs(cache_dir, exist_ok=True)
-        tmp = path + f".tmp{os.getpid()}.npz"
-        np.savez(tmp, matrix=matrix, coverage=json.dumps(coverage))
-        os.replace(tmp, path)
-    return matrix, coverage
+
+    def build():
+        words, vectors = load_glove(glove_path, keep)
+        matrix, coverage = build_matrix(index_words, rows, words, vectors)
+        return {"matrix": matrix, "coverage": json.dumps(coverage)}
+
+    if not cache_dir:
+        built = build()
+        return built["matrix"], json.loads(built["coverage"])
+    got = files.cached_arrays(os.path.join(cache_dir, f"glove-{files.cache_key(key_parts)}.npz"), build,
+                              "GloVe table")
+    return got["matrix"], json.loads(str(got["coverage"]))

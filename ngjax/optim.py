@@ -182,7 +182,7 @@ def batch_rows(tokens: jax.Array, rows: int) -> Tuple[jax.Array, jax.Array]:
     return ids, local
 
 
-def make(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras"):
+def build(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras"):
     """The run's optimizer: Adam (``rule``), or :class:`LazyEmbeddingAdam` for ``lazy_adam``."""
     if embedding_optimizer == "lazy_adam":
         return LazyEmbeddingAdam(learning_rate, rule)

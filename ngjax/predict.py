@@ -10,12 +10,12 @@ is not read again.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import List, Tuple
 
 import numpy as np
 
+from ngjax.config import ConfigError
 from ngjax.errors import NgjaxError
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -71,30 +71,18 @@ def classify(run, texts: List[str]) -> Tuple[np.ndarray, List[int]]:
     return predict_proba(run.params, x, run.spec), [len(s) for s in seqs]
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ngjax.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("text", nargs="*", help="documents to classify")
-    parser.add_argument("--workdir", required=True, help="a run folder made by python -m ngjax.main")
-    parser.add_argument("--file", action="append", default=[], help="a file holding one document")
-    parser.add_argument("--top_k", type=int, default=3)
-    parser.add_argument("--max_bytes", type=int, default=MAX_BYTES)
-    args = parser.parse_args(argv)
-    if args.top_k < 1:
-        print("error: --top_k must be a positive integer", file=sys.stderr)
-        return 2
-    from absl import logging
+def main(argv) -> int:
+    from absl import flags
 
-    logging.set_verbosity(logging.ERROR)  # Orbax's read-only notices are not for the user
-    from ngjax import serving
+    from ngjax import workdir as workdir_lib
 
-    try:
-        docs = gather_documents(args.text, args.file, sys.stdin, args.max_bytes)
-        run = serving.load_run(args.workdir)
-        proba, known = classify(run, [t for _, t in docs])
-    except NgjaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    k = min(args.top_k, proba.shape[1])
+    fv = flags.FLAGS
+    if fv.top_k < 1:
+        raise ConfigError("--top_k must be a positive integer")
+    docs = gather_documents(list(argv[1:]), fv.file or [], sys.stdin, fv.max_bytes)
+    run = workdir_lib.load_run(fv.workdir)
+    proba, known = classify(run, [t for _, t in docs])
+    k = min(fv.top_k, proba.shape[1])
     width = max(len(n) for n in run.target_names)
     for (label, text), p, n in zip(docs, proba, known):
         snippet = " ".join(text.split())[:70]
@@ -106,4 +94,13 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from absl import flags, logging
+
+    from ngjax import cli
+
+    flags.DEFINE_string("workdir", None, "A run folder made by python -m ngjax.main.")
+    flags.DEFINE_multi_string("file", [], "A file holding one document (repeatable).")
+    flags.DEFINE_integer("top_k", 3, "Groups shown per document.")
+    flags.DEFINE_integer("max_bytes", MAX_BYTES, "Largest document accepted.")
+    flags.mark_flag_as_required("workdir")
+    cli.run(main, logging.ERROR)  # Orbax's read-only notices are not for the user

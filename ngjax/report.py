@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from typing import List, Sequence
 
 import numpy as np
 
-from ngjax.errors import NgjaxError
+from ngjax.config import ConfigError
 
 SAMPLES = 12
 
@@ -138,31 +137,29 @@ def write_report(workdir: str, params, spec, ds, history: List[dict]) -> dict:
     return {"test_accuracy": acc, "confusion": cm.tolist()}
 
 
-def main(argv=None) -> int:
-    import argparse
+def main(argv) -> int:
+    from absl import flags
 
-    parser = argparse.ArgumentParser(prog="python -m ngjax.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--cache_dir", default=None)
-    args = parser.parse_args(argv)
-    from absl import logging
-
-    logging.set_verbosity(logging.ERROR)
     from ngjax import data as data_lib
-    from ngjax import serving
+    from ngjax import workdir as workdir_lib
 
-    try:
-        run = serving.load_run(args.workdir)
-        ds = data_lib.load_dataset(run.cfg, args.cache_dir)
-        history = serving.read_history(args.workdir)
-        out = write_report(args.workdir, run.params, run.spec, ds, history)
-    except NgjaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md "
+    if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments {argv[1:]}; pass --workdir=W")
+    fv = flags.FLAGS
+    run = workdir_lib.load_run(fv.workdir)
+    ds = data_lib.load_dataset(run.cfg, fv.cache_dir)
+    out = write_report(fv.workdir, run.params, run.spec, ds, workdir_lib.read_history(fv.workdir))
+    print(f"wrote {fv.workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md "
           f"(test accuracy {out['test_accuracy']:.4f})")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from absl import flags, logging
+
+    from ngjax import cli
+
+    flags.DEFINE_string("workdir", None, "A run folder made by python -m ngjax.main.")
+    flags.DEFINE_string("cache_dir", None, "Token cache (default $NGJAX_CACHE or ~/.cache/ngjax).")
+    flags.mark_flag_as_required("workdir")
+    cli.run(main, logging.ERROR)

@@ -84,9 +84,32 @@ def shared_archive():
     return SHARED_ARCHIVE
 
 
-def run_main(*args, env=None, timeout=300, cwd=None):
-    """python -m ngjax.main ARGS in a subprocess; returns CompletedProcess (text)."""
+def _env(env=None):
     e = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONUNBUFFERED="1")
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "ngjax.main", *args], capture_output=True,
-                          text=True, timeout=timeout, env=e, cwd=cwd or ROOT)
+    return e
+
+
+def _command(module_or_script):
+    if module_or_script.endswith((".py", ".sh")):
+        path = os.path.join(ROOT, module_or_script)
+        return [sys.executable, path] if path.endswith(".py") else [path]
+    return [sys.executable, "-m", module_or_script]
+
+
+def run_module(module, *args, env=None, timeout=300, cwd=None, stdin=None):
+    """``python -m MODULE ARGS`` (or a tests/*.py script, or launch.sh) in a subprocess, CPU only;
+    returns the CompletedProcess (text)."""
+    return subprocess.run([*_command(module), *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout, env=_env(env), cwd=cwd or ROOT)
+
+
+def start_module(module, *args, env=None, cwd=None):
+    """The same, started in the background: a Popen with text pipes."""
+    return subprocess.Popen([*_command(module), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=_env(env), cwd=cwd or ROOT)
+
+
+def run_main(*args, env=None, timeout=300, cwd=None):
+    """python -m ngjax.main ARGS in a subprocess; returns CompletedProcess (text)."""
+    return run_module("ngjax.main", *args, env=env, timeout=timeout, cwd=cwd)

@@ -11,13 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from ngjax import model as M
-from ngjax import train as T
-from ngjax.config import Config
+from ngjax import model
+from ngjax import train
+from ngjax import distributed
+from ngjax import state as state_lib
+from ngjax import optim
 
 assert len(jax.devices()) == 4, jax.devices()
-spec = M.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)
-tx = T.make_optimizer(1e-2)
+spec = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)
+tx = optim.build(1e-2)
 table = np.random.default_rng(1).normal(size=(30, 6)).astype(np.float32)
 rng = np.random.default_rng(0)
 y = jnp.asarray(rng.integers(0, 3, 70).astype(np.int32))
@@ -30,26 +32,26 @@ def maxdiff(a, b):
 
 
 # data parallel: batches split over 4 devices vs one device
-single = T.create_state(0, spec, tx, table)
-ref, _ = jax.jit(functools.partial(T.train_epoch, spec=spec, tx=tx, batch_size=16))(single, x, y)
-sharded_state = T.place(T.create_state(0, spec, tx, table), mesh, "data", False)
-fn = jax.jit(functools.partial(T.train_epoch, spec=spec, tx=tx, batch_size=16,
+single = state_lib.create_state(0, spec, tx, table)
+ref, _ = jax.jit(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16))(single, x, y)
+sharded_state = state_lib.place(state_lib.create_state(0, spec, tx, table), mesh, "data", False)
+fn = jax.jit(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16,
                                batch_sharding=NamedSharding(mesh, P("data"))))
 hlo = fn.lower(sharded_state, x, y).compile().as_text()
 dp, _ = fn(sharded_state, x, y)
 
 # seeds: 4 replicas split over the devices vs on one device
-many = T.init_state(0, 4, spec, tx, table)
-vfn = jax.jit(jax.vmap(functools.partial(T.train_epoch, spec=spec, tx=tx, batch_size=16),
-                       in_axes=(T.STATE_AXES, None, None), out_axes=(T.STATE_AXES, 0)))
+many = state_lib.init_state(0, 4, spec, tx, table)
+vfn = jax.jit(jax.vmap(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16),
+                       in_axes=(state_lib.STATE_AXES, None, None), out_axes=(state_lib.STATE_AXES, 0)))
 unsplit, _ = vfn(many, x, y)
-split_state = T.place(T.init_state(0, 4, spec, tx, table), mesh, "seeds", True)
+split_state = state_lib.place(state_lib.init_state(0, 4, spec, tx, table), mesh, "seeds", True)
 split, _ = vfn(split_state, x, y)
 devices_of_split = len(split.params["lstm"]["kernel"].sharding.device_set)
 
 bad = None
 try:
-    T.make_mesh(Config(batch_size=30))
+    distributed.make_mesh("data", 1, 30, 1024)
 except Exception as e:  # NgjaxError
     bad = str(e)
 print(json.dumps({"data_parallel": maxdiff(ref.params, dp.params), "all_reduce": "all-reduce" in hlo,

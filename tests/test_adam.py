@@ -11,11 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model as M
+from ngjax import model
 from ngjax import optim
-from ngjax import train as T
+from ngjax import train
 from ngjax.config import Config, ConfigError, validate
 from ngjax.errors import NgjaxError
+from ngjax import state as state_lib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -118,7 +119,7 @@ def test_old_workdir_is_not_continued_with_keras_rule(tmp_path, corpus_dir, glov
     cfg = Config.from_dict({k: v for k, v in saved.items()}).replace(epochs=3)
     assert cfg.adam == "keras"
     with pytest.raises(NgjaxError, match="adam: saved 'optax', requested 'keras'"):
-        T.train_and_evaluate(cfg, w, str(tmp_path / "c"), report=False)
+        train.train_and_evaluate(cfg, w, str(tmp_path / "c"), report=False)
     assert sorted(os.listdir(os.path.join(w, "checkpoints"))) == ["2"]  # nothing lost
 
 
@@ -127,7 +128,7 @@ def test_old_workdir_resumes_with_its_rule_as_the_old_code_did(tmp_path, corpus_
     expected = json.load(open(os.path.join(w, "expected_epoch3.json")))["epoch3"]
     cfg = Config.from_saved(saved).replace(epochs=3)
     assert cfg.adam == "optax"
-    s = T.train_and_evaluate(cfg, w, str(tmp_path / "c"), report=False)
+    s = train.train_and_evaluate(cfg, w, str(tmp_path / "c"), report=False)
     assert s["epochs"] == 3
     row = [json.loads(l) for l in open(os.path.join(w, "metrics.jsonl"))][-1]
     for key, value in expected.items():
@@ -146,20 +147,20 @@ def _keras():
 def _keras_model(keras, spec, seq_len, params, lr):
     rnn = keras.layers.LSTM(spec.hidden_size) if spec.cell == "lstm" else keras.layers.SimpleRNN(spec.hidden_size)
     emb = keras.layers.Embedding(spec.rows, spec.embed_dim, trainable=spec.trainable_embedding)
-    model = keras.Sequential([keras.Input((seq_len,), dtype="int32"), emb, rnn,
+    kmodel = keras.Sequential([keras.Input((seq_len,), dtype="int32"), emb, rnn,
                               keras.layers.Dense(spec.num_classes, activation="softmax")])
     emb.set_weights([np.asarray(params["embedding"]["table"])])
     p = params[spec.cell]
     rnn.set_weights([np.asarray(p["kernel"]), np.asarray(p["recurrent_kernel"]), np.asarray(p["bias"])])
-    model.layers[-1].set_weights([np.asarray(params["dense"]["kernel"]), np.asarray(params["dense"]["bias"])])
-    model.compile(optimizer=keras.optimizers.Adam(lr, epsilon=1e-7), loss="categorical_crossentropy")
-    return model, emb, rnn
+    kmodel.layers[-1].set_weights([np.asarray(params["dense"]["kernel"]), np.asarray(params["dense"]["bias"])])
+    kmodel.compile(optimizer=keras.optimizers.Adam(lr, epsilon=1e-7), loss="categorical_crossentropy")
+    return kmodel, emb, rnn
 
 
 @pytest.mark.parametrize("cell,trainable", [("lstm", False), ("rnn", True)])
 def test_steps_agree_with_keras3(cell, trainable):
     keras = _keras()
-    spec = M.ModelSpec(cell, rows=40, embed_dim=6, hidden_size=5, num_classes=4, trainable_embedding=trainable)
+    spec = model.ModelSpec(cell, rows=40, embed_dim=6, hidden_size=5, num_classes=4, trainable_embedding=trainable)
     seq_len, steps, lr = 7, 25, 1e-3
     rng = np.random.default_rng(3)
     table = rng.normal(scale=0.5, size=(spec.rows, spec.embed_dim)).astype(np.float32)
@@ -171,21 +172,21 @@ def test_steps_agree_with_keras3(cell, trainable):
         batches.append((x, y))
     results = {}
     for rule in ("keras", "optax"):
-        tx = T.make_optimizer(lr, "adam", rule)
-        state = T.create_state(0, spec, tx, None if trainable else table)
+        tx = optim.build(lr, "adam", rule)
+        state = state_lib.create_state(0, spec, tx, None if trainable else table)
         if trainable:  # the same starting table for both frameworks
             state = state.replace(params={**state.params, "embedding": {"table": jnp.asarray(table)}})
         start = {**state.frozen, **state.params}
-        step = jax.jit(functools.partial(T.train_step, spec=spec, tx=tx))
+        step = jax.jit(functools.partial(train.train_step, spec=spec, tx=tx))
         losses = []
         for x, y in batches:
             state, sums = step(state, (jnp.asarray(x), jnp.asarray(y)))
             losses.append(float(sums["loss_sum"]) / float(sums["count"]))
         results[rule] = ({**state.frozen, **state.params}, losses)
-    model, emb, rnn = _keras_model(keras, spec, seq_len, jax.device_get(start), lr)
-    k_losses = [float(model.train_on_batch(x, np.eye(spec.num_classes, dtype=np.float32)[y])) for x, y in batches]
+    kmodel, emb, rnn = _keras_model(keras, spec, seq_len, jax.device_get(start), lr)
+    k_losses = [float(kmodel.train_on_batch(x, np.eye(spec.num_classes, dtype=np.float32)[y])) for x, y in batches]
     keras_weights = {"kernel": rnn.get_weights()[0], "recurrent_kernel": rnn.get_weights()[1],
-                     "bias": rnn.get_weights()[2], "dense_kernel": model.layers[-1].get_weights()[0],
+                     "bias": rnn.get_weights()[2], "dense_kernel": kmodel.layers[-1].get_weights()[0],
                      "table": emb.get_weights()[0]}
 
     def gap(params):
@@ -198,3 +199,15 @@ def test_steps_agree_with_keras3(cell, trainable):
     assert gap(ours) < 2e-6, gap(ours)
     np.testing.assert_allclose(losses, k_losses, rtol=2e-6, atol=2e-6)
     assert gap(results["optax"][0]) > 2e-5  # optax's rule is measurably elsewhere
+
+
+def test_old_workdir_serves_predictions(tmp_path, corpus_dir, glove8):
+    """ngjax.predict / ngjax.report read an old workdir (optax Adam state in its checkpoint)."""
+    from ngjax import predict, workdir as workdir_lib
+
+    w, _ = _old_workdir(tmp_path, corpus_dir, glove8)
+    run = workdir_lib.load_run(w)
+    assert run.cfg.adam == "optax" and run.epoch == 2
+    proba, known = predict.classify(run, ["nasa orbit launch", "god faith"])
+    assert proba.shape == (2, 3) and known == [3, 2]
+    np.testing.assert_allclose(proba.sum(-1), 1.0, rtol=1e-5)

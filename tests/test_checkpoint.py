@@ -4,8 +4,6 @@ import glob
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import jax
@@ -13,12 +11,14 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import ROOT, run_main
-from ngjax import model as M
-from ngjax import train as T
+from conftest import run_main, start_module
+from ngjax import model
+from ngjax import train
 from ngjax.checkpoint import Checkpoints
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
+from ngjax import state as state_lib
+from ngjax import optim
 
 
 def _args(corpus_dir, glove8, workdir, cache, epochs):
@@ -52,9 +52,7 @@ def _wait_rows(workdir, n, proc, limit=120):
 
 
 def _spawn(args):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "ngjax.main", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_module("ngjax.main", *args)
 
 
 def test_kill9_then_resume_equals_straight_run(corpus_dir, glove8, tmp_path):
@@ -106,14 +104,14 @@ def _cfg(corpus_dir, glove8, **kw):
 
 def test_corrupt_latest_falls_back_to_earlier_step(corpus_dir, glove8, tmp_path, capsys):
     w, cache = str(tmp_path / "w"), str(tmp_path / "c")
-    T.train_and_evaluate(_cfg(corpus_dir, glove8), w, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8), w, cache)
     files = [f for f in glob.glob(os.path.join(w, "checkpoints", "3", "state", "**", "*"), recursive=True)
              if os.path.isfile(f)]
     biggest = max(files, key=os.path.getsize)
     with open(biggest, "r+b") as f:
         f.truncate(os.path.getsize(biggest) // 2)
     capsys.readouterr()
-    T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=4), w, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=4), w, cache)
     cap = capsys.readouterr()
     assert "checkpoint step 3 is damaged" in cap.err and "Restored checkpoint of epoch 2" in cap.out
     assert [r["epoch"] for r in _rows(w)] == [1, 2, 3, 4]
@@ -122,34 +120,34 @@ def test_corrupt_latest_falls_back_to_earlier_step(corpus_dir, glove8, tmp_path,
 
 def test_all_checkpoints_corrupt_stops_without_starting_over(corpus_dir, glove8, tmp_path):
     w, cache = str(tmp_path / "w"), str(tmp_path / "c")
-    T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
     for f in glob.glob(os.path.join(w, "checkpoints", "*", "state", "**", "*"), recursive=True):
         if os.path.isfile(f):
             open(f, "wb").close()
     with pytest.raises(NgjaxError, match="none of the checkpoints"):
-        T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=3), w, cache)
+        train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=3), w, cache)
     assert len(glob.glob(os.path.join(w, "checkpoints_corrupt", "*"))) == 2
 
 
 def test_config_mismatch_is_refused_harmless_change_allowed(corpus_dir, glove8, tmp_path):
     w, cache = str(tmp_path / "w"), str(tmp_path / "c")
-    T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), w, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), w, cache)
     with pytest.raises(NgjaxError, match=r"different config \(seq_len: saved 20, requested 21\).*new --workdir"):
-        T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, seq_len=21), w, cache)
+        train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, seq_len=21), w, cache)
     with pytest.raises(NgjaxError, match="cell: saved 'lstm', requested 'rnn'"):
-        T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, cell="rnn"), w, cache)
-    s = T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, checkpoint_every=2), w, cache)
+        train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, cell="rnn"), w, cache)
+    s = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, checkpoint_every=2), w, cache)
     assert s["epochs"] == 1
 
 
 def test_finished_run_continues_with_more_epochs_and_leftover_tmp_is_cleaned(corpus_dir, glove8, tmp_path, capsys):
     w, cache = str(tmp_path / "w"), str(tmp_path / "c")
-    T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
     os.makedirs(os.path.join(w, "checkpoints", "7.orbax-checkpoint-tmp-123"))
     capsys.readouterr()
-    s = T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
+    s = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), w, cache)
     assert "Nothing to do" in capsys.readouterr().out and s["epochs"] == 2
-    s = T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=3), w, cache)
+    s = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=3), w, cache)
     assert "Restored checkpoint of epoch 2" in capsys.readouterr().out
     assert s["epochs"] == 3 and [r["epoch"] for r in _rows(w)] == [1, 2, 3]
     assert not glob.glob(os.path.join(w, "checkpoints", "*tmp*"))
@@ -157,11 +155,11 @@ def test_finished_run_continues_with_more_epochs_and_leftover_tmp_is_cleaned(cor
 
 def test_restored_state_has_fresh_structure_and_dtypes(tmp_path):
     for trainable in (False, True):
-        spec = M.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=3, num_classes=2,
+        spec = model.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=3, num_classes=2,
                            trainable_embedding=trainable)
-        tx = T.make_optimizer(1e-3)
+        tx = optim.build(1e-3)
         table = np.ones((12, 4), np.float32)
-        fresh = T.create_state(0, spec, tx, table)
+        fresh = state_lib.create_state(0, spec, tx, table)
         ck = Checkpoints(str(tmp_path / f"ck{trainable}"))
         ck.save(1, fresh, {"history": []})
         ck.wait()
@@ -178,13 +176,13 @@ def test_restored_state_has_fresh_structure_and_dtypes(tmp_path):
 def test_restore_from_another_run(corpus_dir, glove8, tmp_path, capsys):
     cache = str(tmp_path / "c")
     a = str(tmp_path / "a")
-    T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), a, cache)
+    train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=2), a, cache)
     capsys.readouterr()
-    s = T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "b"), cache,
+    s = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "b"), cache,
                              restore_from=os.path.join(a, "checkpoints", "1"))
     assert "Initialised from" in capsys.readouterr().out and s["epochs"] == 1
     with pytest.raises(NgjaxError, match="step 9 not in"):
-        T.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "c2"), cache,
+        train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "c2"), cache,
                              restore_from=os.path.join(a, "checkpoints", "9"))
 
 

@@ -10,10 +10,11 @@ from conftest import GROUPS, write_corpus
 from ngjax import data
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
+from ngjax import corpus
 
 
 def test_local_folder_reads_groups_and_counts(corpus_dir):
-    c = data.load_local(corpus_dir)
+    c = corpus.load_local(corpus_dir)
     assert c.target_names == GROUPS
     assert len(c.texts["train"]) == 60 and len(c.texts["test"]) == 24
     assert np.bincount(c.labels["train"]).tolist() == [20, 20, 20]
@@ -26,7 +27,7 @@ def test_order_matches_scikit_learn_load_files_then_fetch(corpus_dir):
     b = load_files(os.path.join(corpus_dir, "20news-bydate-train"), encoding="latin1")
     idx = np.arange(len(b.data))
     np.random.RandomState(42).shuffle(idx)
-    c = data.load_local(corpus_dir)
+    c = corpus.load_local(corpus_dir)
     assert c.texts["train"] == [b.data[i] for i in idx]
     np.testing.assert_array_equal(c.labels["train"], b.target[idx])
 
@@ -36,7 +37,7 @@ def test_archive_equals_folder(corpus_dir, tmp_path):
     with tarfile.open(arch, "w:gz") as t:
         for sub in ("20news-bydate-train", "20news-bydate-test"):
             t.add(os.path.join(corpus_dir, sub), arcname=sub)
-    a, f = data.load_local(arch), data.load_local(corpus_dir)
+    a, f = corpus.load_local(arch), corpus.load_local(corpus_dir)
     assert a.texts == f.texts and a.target_names == f.target_names
     np.testing.assert_array_equal(a.labels["test"], f.labels["test"])
 
@@ -46,27 +47,27 @@ def test_latin1_bytes_are_read(tmp_path):
     path = os.path.join(root, "20news-bydate-train", GROUPS[0], "1000")
     with open(path, "wb") as f:
         f.write(b"caf\xe9 na\xefve")
-    texts = data.load_local(root).texts["train"]
+    texts = corpus.load_local(root).texts["train"]
     assert "café naïve" in texts
 
 
 def test_remove_headers_uses_scikit_learn_strippers(corpus_dir):
-    kept = data.load_corpus(corpus_dir)
-    stripped = data.load_corpus(corpus_dir, ("headers",))
+    kept = corpus.load_corpus(corpus_dir)
+    stripped = corpus.load_corpus(corpus_dir, ("headers",))
     assert all(t.startswith("From:") for t in kept.texts["train"])
     assert not any("From:" in t or "Subject:" in t for t in stripped.texts["train"])
 
 
 def test_missing_and_bad_data_dir_errors(tmp_path):
     with pytest.raises(NgjaxError, match="no such file or folder"):
-        data.load_local(str(tmp_path / "nope"))
+        corpus.load_local(str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(NgjaxError, match="no documents under"):
-        data.load_local(str(tmp_path / "empty"))
+        corpus.load_local(str(tmp_path / "empty"))
     bad = tmp_path / "bad.tar.gz"
     bad.write_bytes(b"not an archive")
     with pytest.raises(NgjaxError, match="cannot read the archive"):
-        data.load_local(str(bad))
+        corpus.load_local(str(bad))
 
 
 def test_dataset_shapes_dtypes_and_padding(corpus_dir, cache_dir):

@@ -1,17 +1,12 @@
 """Several devices on a CPU (4 fake devices in a subprocess): data and seed sharding, refusals."""
 
 import json
-import os
-import subprocess
-import sys
 
-from conftest import ROOT
+from conftest import run_module, start_module
 
 
 def test_sharded_epochs_match_single_device():
-    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py")],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    r = run_module("tests/multidevice_check.py", env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["all_reduce"]  # gradients are summed across the 4 devices: real data parallelism
@@ -23,7 +18,7 @@ def test_sharded_epochs_match_single_device():
 
 def test_launch_dry_run_prints_commands():
     def dry(*args):
-        r = subprocess.run([os.path.join(ROOT, "launch.sh"), *args], capture_output=True, text=True, cwd=ROOT)
+        r = run_module("launch.sh", *args)
         return r.returncode, r.stdout + r.stderr
 
     rc, out = dry("--platform=cpu", "--dry_run", "--", "--cell=rnn")
@@ -49,13 +44,11 @@ def test_two_processes_train_one_epoch_and_write_one_set_of_outputs(corpus_dir, 
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     w = tmp_path / "mp"
-    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "ngjax.main", f"--coordinator_address=127.0.0.1:{port}",
-         "--num_processes=2", f"--process_id={i}", f"--data_dir={corpus_dir}", f"--glove_path={glove8}",
-         "--epochs=1", f"--workdir={w}", f"--cache_dir={tmp_path / 'c'}", "--batch_size=8",
-         "--eval_batch_size=16"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for i in range(2)]
+    procs = [start_module(
+        "ngjax.main", f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2", f"--process_id={i}",
+        f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--epochs=1", f"--workdir={w}",
+        f"--cache_dir={tmp_path / 'c'}", "--batch_size=8", "--eval_batch_size=16", env={"XLA_FLAGS": ""})
+        for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]

@@ -67,10 +67,47 @@ def test_input_errors_are_one_line(corpus_dir, glove8, tmp_path):
         ([f"--data_dir={corpus_dir}", f"--glove_path={bad_glove}"], "line 2 ('b') has 1 values"),
         ([f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--embed_dim=50"],
          "--embed_dim=50 disagrees with"),
+        ([f"--data_dir={corpus_dir}", f"--glove_path={glove8}", f"--workdir={bad_glove}"],
+         f"--workdir={bad_glove} is a file, not a folder"),
     ]
     for args, needle in cases:
-        r = run_main(*args, f"--workdir={tmp_path / 'w'}", f"--cache_dir={tmp_path / 'c'}", "--epochs=1")
+        if not any(a.startswith("--workdir=") for a in args):
+            args = [*args, f"--workdir={tmp_path / 'w'}"]
+        r = run_main(*args, f"--cache_dir={tmp_path / 'c'}", "--epochs=1")
         assert r.returncode == 1, (args, r.stderr[-1500:])
         err = [l for l in r.stderr.splitlines() if l.startswith("error:")]
         assert len(err) == 1 and needle in err[0], r.stderr[-1500:]
         assert "Traceback" not in r.stderr
+
+
+def test_every_config_field_is_a_flag_with_its_default_help_and_choices():
+    import dataclasses
+
+    from absl import flags
+
+    from ngjax import cli
+    from ngjax.config import Config, ConfigError
+
+    fv = flags.FlagValues()
+    cli.define_config_flags(flag_values=fv)
+    fv(["prog", "--cell=rnn", "--remove=quotes,headers", "--seeds=3", "--mask_padding"])
+    for field in dataclasses.fields(Config):
+        flag = fv[field.name]
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        assert flag.default == default, field.name
+        assert field.metadata["help"] in flag.help, field.name
+        for choice in field.metadata["choices"]:
+            assert choice in flag.help
+    cfg = cli.config_from_flags(fv)
+    assert (cfg.cell, cfg.remove, cfg.seeds, cfg.mask_padding) == ("rnn", ("headers", "quotes"), 3, True)
+    assert cfg.replace(cell="rnn", remove=("headers", "quotes"), seeds=3, mask_padding=True) == cfg
+    fv2 = flags.FlagValues()
+    cli.define_config_flags(flag_values=fv2)
+    fv2(["prog", "--experiment=seed_random_emb", "--seq_len=12"])
+    cfg = cli.config_from_flags(fv2)  # the experiment's values, the flag given wins
+    assert (cfg.embeddings, cfg.embed_dim, cfg.seq_len, cfg.experiment) == ("random", 100, 12, "seed_random_emb")
+    fv3 = flags.FlagValues()
+    cli.define_config_flags(flag_values=fv3)
+    fv3(["prog", "--shard=pipeline"])
+    with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are data, seeds, none"):
+        cli.config_from_flags(fv3)

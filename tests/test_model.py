@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model as M
+from ngjax import model
+from ngjax import cells
 
 
 @pytest.mark.parametrize("cell,dim,expected", [
@@ -14,34 +15,34 @@ from ngjax import model as M
     ("lstm", 200, 27720),
 ])
 def test_recurrent_param_counts_match_keras(cell, dim, expected):
-    spec = M.ModelSpec(cell=cell, rows=50, embed_dim=dim, hidden_size=30, num_classes=20)
-    params = M.init(jax.random.PRNGKey(0), spec)
+    spec = model.ModelSpec(cell=cell, rows=50, embed_dim=dim, hidden_size=30, num_classes=20)
+    params = model.init(jax.random.PRNGKey(0), spec)
     n = sum(x.size for x in jax.tree_util.tree_leaves(params[cell]))
-    assert n == expected == M.recurrent_param_count(cell, dim, 30)
+    assert n == expected == cells.param_count(cell, dim, 30)
     assert sum(x.size for x in jax.tree_util.tree_leaves(params["dense"])) == 620
 
 
 def test_keras_totals_match_the_seed_with_its_vocabulary():
     # the seed's embedding has 134,143 rows (vocab + 1) at 100 d
-    lstm = M.keras_param_counts(M.ModelSpec("lstm", embed_dim=100, num_classes=20), 134143)
-    rnn = M.keras_param_counts(M.ModelSpec("rnn", embed_dim=100, num_classes=20), 134143)
-    dim200 = M.keras_param_counts(M.ModelSpec("lstm", embed_dim=200, num_classes=20), 134143)
+    lstm = model.keras_param_counts(model.ModelSpec("lstm", embed_dim=100, num_classes=20), 134143)
+    rnn = model.keras_param_counts(model.ModelSpec("rnn", embed_dim=100, num_classes=20), 134143)
+    dim200 = model.keras_param_counts(model.ModelSpec("lstm", embed_dim=200, num_classes=20), 134143)
     assert lstm["total"] == 13430640 and rnn["total"] == 13418850 and dim200["total"] == 26856940
     assert lstm["trainable"] == 16340
-    rand = M.keras_param_counts(M.ModelSpec("lstm", embed_dim=100, num_classes=20,
+    rand = model.keras_param_counts(model.ModelSpec("lstm", embed_dim=100, num_classes=20,
                                             trainable_embedding=True), 134143)
     assert rand["trainable"] == 13430640
 
 
 def test_keras_initialisers():
-    spec = M.ModelSpec("lstm", rows=10, embed_dim=6, hidden_size=5, num_classes=3)
-    p = M.init(jax.random.PRNGKey(1), spec)["lstm"]
+    spec = model.ModelSpec("lstm", rows=10, embed_dim=6, hidden_size=5, num_classes=3)
+    p = model.init(jax.random.PRNGKey(1), spec)["lstm"]
     np.testing.assert_array_equal(p["bias"], [0] * 5 + [1] * 5 + [0] * 10)  # unit forget bias
     u = np.asarray(p["recurrent_kernel"])  # [5, 20]: orthonormal rows
     np.testing.assert_allclose(u @ u.T, np.eye(5), atol=1e-5)
     limit = np.sqrt(6 / (6 + 20))
     assert np.abs(p["kernel"]).max() <= limit
-    emb = M.init(jax.random.PRNGKey(1), spec)["embedding"]["table"]
+    emb = model.init(jax.random.PRNGKey(1), spec)["embedding"]["table"]
     assert float(jnp.abs(emb).max()) <= 0.05  # random embedding: uniform(-0.05, 0.05)
 
 
@@ -57,12 +58,12 @@ def _flax_lstm_params(p, h):
 
 def test_lstm_cell_equals_flax_lstmcell():
     h, e, b = 4, 3, 2
-    spec = M.ModelSpec("lstm", rows=5, embed_dim=e, hidden_size=h)
-    p = M.init(jax.random.PRNGKey(0), spec)["lstm"]
+    spec = model.ModelSpec("lstm", rows=5, embed_dim=e, hidden_size=h)
+    p = model.init(jax.random.PRNGKey(0), spec)["lstm"]
     p = dict(p, bias=jax.random.normal(jax.random.PRNGKey(9), p["bias"].shape))
     x = jax.random.normal(jax.random.PRNGKey(2), (b, e))
     hc = jax.random.normal(jax.random.PRNGKey(3), (2, b, h))
-    (h1, c1), out = M.cell_step("lstm", p, (hc[0], hc[1]), x)
+    (h1, c1), out = cells.step_raw("lstm", p, (hc[0], hc[1]), x)
     (fc, fh), fout = nn.LSTMCell(features=h).apply(_flax_lstm_params(p, h), (hc[1], hc[0]), x)
     np.testing.assert_allclose(h1, fh, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c1, fc, rtol=1e-5, atol=1e-6)
@@ -71,11 +72,11 @@ def test_lstm_cell_equals_flax_lstmcell():
 
 def test_rnn_cell_equals_flax_simplecell():
     h, e, b = 4, 3, 2
-    p = M.init(jax.random.PRNGKey(0), M.ModelSpec("rnn", rows=5, embed_dim=e, hidden_size=h))["rnn"]
+    p = model.init(jax.random.PRNGKey(0), model.ModelSpec("rnn", rows=5, embed_dim=e, hidden_size=h))["rnn"]
     p = dict(p, bias=jnp.arange(h, dtype=jnp.float32) / 10)
     x = jax.random.normal(jax.random.PRNGKey(2), (b, e))
     h0 = jax.random.normal(jax.random.PRNGKey(3), (b, h))
-    (h1,), _ = M.cell_step("rnn", p, (h0,), x)
+    (h1,), _ = cells.step_raw("rnn", p, (h0,), x)
     fp = {"params": {"i": {"kernel": p["kernel"], "bias": p["bias"]}, "h": {"kernel": p["recurrent_kernel"]}}}
     fh, _ = nn.SimpleCell(features=h).apply(fp, h0, x)
     np.testing.assert_allclose(h1, fh, rtol=1e-5, atol=1e-6)
@@ -102,37 +103,37 @@ def _numpy_lstm(params, tokens):
 
 
 def test_apply_equals_numpy_lstm_and_shapes():
-    spec = M.ModelSpec("lstm", rows=12, embed_dim=5, hidden_size=4, num_classes=3)
-    params = M.init(jax.random.PRNGKey(0), spec)
+    spec = model.ModelSpec("lstm", rows=12, embed_dim=5, hidden_size=4, num_classes=3)
+    params = model.init(jax.random.PRNGKey(0), spec)
     tokens = jax.random.randint(jax.random.PRNGKey(1), (6, 7), 0, 12)
-    logits = M.apply(params, tokens, spec)
+    logits = model.apply(params, tokens, spec)
     assert logits.shape == (6, 3) and logits.dtype == jnp.float32
     np.testing.assert_allclose(logits, _numpy_lstm(params, np.asarray(tokens)), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
 def test_mask_padding_makes_pre_padding_invisible(cell):
-    spec = M.ModelSpec(cell, rows=10, embed_dim=4, hidden_size=3, num_classes=2, mask_padding=True,
+    spec = model.ModelSpec(cell, rows=10, embed_dim=4, hidden_size=3, num_classes=2, mask_padding=True,
                        trainable_embedding=True)
-    params = M.init(jax.random.PRNGKey(0), spec)
+    params = model.init(jax.random.PRNGKey(0), spec)
     short = jnp.array([[3, 5, 7]])
     padded = jnp.array([[0, 0, 0, 0, 3, 5, 7]])
-    np.testing.assert_allclose(M.apply(params, padded, spec), M.apply(params, short, spec), rtol=1e-6)
-    unmasked = M.ModelSpec(cell, rows=10, embed_dim=4, hidden_size=3, num_classes=2,
+    np.testing.assert_allclose(model.apply(params, padded, spec), model.apply(params, short, spec), rtol=1e-6)
+    unmasked = model.ModelSpec(cell, rows=10, embed_dim=4, hidden_size=3, num_classes=2,
                            trainable_embedding=True)
     # without the mask (the seed's behaviour) the padded steps do change the output
-    assert not np.allclose(M.apply(params, padded, unmasked), M.apply(params, short, unmasked))
+    assert not np.allclose(model.apply(params, padded, unmasked), model.apply(params, short, unmasked))
 
 
 @pytest.mark.parametrize("unroll", [1, 3, 7])
 def test_unroll_does_not_change_outputs(unroll):
-    base = M.ModelSpec("lstm", rows=10, embed_dim=4, hidden_size=3, num_classes=2)
-    params = M.init(jax.random.PRNGKey(0), base)
+    base = model.ModelSpec("lstm", rows=10, embed_dim=4, hidden_size=3, num_classes=2)
+    params = model.init(jax.random.PRNGKey(0), base)
     tokens = jax.random.randint(jax.random.PRNGKey(1), (4, 7), 0, 10)
-    spec = M.ModelSpec("lstm", rows=10, embed_dim=4, hidden_size=3, num_classes=2, unroll=unroll)
-    np.testing.assert_allclose(M.apply(params, tokens, spec), M.apply(params, tokens, base), rtol=1e-5)
+    spec = model.ModelSpec("lstm", rows=10, embed_dim=4, hidden_size=3, num_classes=2, unroll=unroll)
+    np.testing.assert_allclose(model.apply(params, tokens, spec), model.apply(params, tokens, base), rtol=1e-5)
 
 
 def test_summary_table_lists_layers_and_totals():
-    text = M.summary_table(M.ModelSpec("lstm", embed_dim=100, num_classes=20), 30, 134143)
+    text = model.summary_table(model.ModelSpec("lstm", embed_dim=100, num_classes=20), 30, 134143)
     assert "13,430,640" in text and "15,720" in text and "620" in text and "(None, 30, 100)" in text

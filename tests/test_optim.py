@@ -9,22 +9,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model as M
+from ngjax import model
 from ngjax import optim
-from ngjax import train as T
+from ngjax import train
 from ngjax.config import Config, ConfigError, validate
+from ngjax import state as state_lib
 
-SPEC = M.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=5, num_classes=3, trainable_embedding=True)
+SPEC = model.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=5, num_classes=3, trainable_embedding=True)
 
 
 def _states(lr=1e-2, rule="keras"):
-    dense_tx, lazy_tx = T.make_optimizer(lr, "adam", rule), T.make_optimizer(lr, "lazy_adam", rule)
+    dense_tx, lazy_tx = optim.build(lr, "adam", rule), optim.build(lr, "lazy_adam", rule)
     assert isinstance(lazy_tx, optim.LazyEmbeddingAdam) and not isinstance(dense_tx, optim.LazyEmbeddingAdam)
-    return (T.create_state(0, SPEC, dense_tx, None), dense_tx), (T.create_state(0, SPEC, lazy_tx, None), lazy_tx)
+    return (state_lib.create_state(0, SPEC, dense_tx, None), dense_tx), (state_lib.create_state(0, SPEC, lazy_tx, None), lazy_tx)
 
 
 def _step(tx):
-    return jax.jit(functools.partial(T.train_step, spec=SPEC, tx=tx))
+    return jax.jit(functools.partial(train.train_step, spec=SPEC, tx=tx))
 
 
 def _all_rows_batch(seed):
@@ -90,7 +91,7 @@ def test_lazy_adam_leaves_rows_outside_the_batch_alone():
 def test_lazy_adam_in_the_epoch_program_and_with_seeds(corpus_dir, tmp_path):
     base = dict(data_dir=corpus_dir, embeddings="random", embed_dim=8, seq_len=12, batch_size=8,
                 epochs=2, embedding_optimizer="lazy_adam")
-    s = T.train_and_evaluate(Config(seeds=2, **base), str(tmp_path / "many"), str(tmp_path / "c"), report=False)
+    s = train.train_and_evaluate(Config(seeds=2, **base), str(tmp_path / "many"), str(tmp_path / "c"), report=False)
     assert s["epochs"] == 2
     rows = [json.loads(line) for line in open(tmp_path / "many" / "metrics.jsonl")]
     assert rows[1]["train_loss"] < rows[0]["train_loss"]
@@ -100,7 +101,7 @@ def test_lazy_adam_in_the_epoch_program_and_with_seeds(corpus_dir, tmp_path):
     from ngjax.errors import NgjaxError
 
     with pytest.raises(NgjaxError, match="embedding_optimizer"):
-        T.train_and_evaluate(Config(seeds=2, **dict(base, epochs=3, embedding_optimizer="adam")),
+        train.train_and_evaluate(Config(seeds=2, **dict(base, epochs=3, embedding_optimizer="adam")),
                              str(tmp_path / "many"), str(tmp_path / "c"), report=False)
     assert os.path.isdir(tmp_path / "many" / "checkpoints" / "2")
 

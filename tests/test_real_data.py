@@ -9,6 +9,7 @@ import pytest
 from conftest import run_main
 from ngjax import data
 from ngjax.config import Config
+from ngjax import corpus
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +20,7 @@ def real_cache(tmp_path_factory):
 
 
 def test_archive_counts_groups_and_sklearn_order(shared_archive):
-    c = data.load_local(shared_archive)
+    c = corpus.load_local(shared_archive)
     assert len(c.texts["train"]) == 11314 and len(c.texts["test"]) == 7532
     assert len(c.target_names) == 20 and c.target_names[0] == "alt.atheism"
     assert c.target_names[-1] == "talk.religion.misc"

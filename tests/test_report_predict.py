@@ -3,17 +3,18 @@
 import io
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import GROUPS, ROOT
+from conftest import GROUPS, run_module
 from ngjax import data as data_lib
-from ngjax import predict, report, serving, train
+from ngjax import predict, report, train
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
+from ngjax import workdir as workdir_lib
+from ngjax import inputs
+from ngjax import corpus
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,7 @@ def trained(tmp_path_factory, corpus_dir, glove8):
 
 
 def _cli(module, *args, stdin=None):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    return subprocess.run([sys.executable, "-m", module, *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=300)
+    return run_module(module, *args, stdin=stdin)
 
 
 def test_run_writes_report_files_with_the_groups(trained):
@@ -48,9 +47,9 @@ def test_run_writes_report_files_with_the_groups(trained):
 
 def test_predict_argmax_equals_evaluation(trained):
     w, cache, cfg = trained
-    run = serving.load_run(w)
-    ds = data_lib.load_dataset(train.resolve(cfg), cache)
-    texts = data_lib.load_local(cfg.data_dir).texts["test"]
+    run = workdir_lib.load_run(w)
+    ds = data_lib.load_dataset(inputs.resolve(cfg), cache)
+    texts = corpus.load_local(cfg.data_dir).texts["test"]
     proba, known = predict.classify(run, texts)
     direct = report.predict_proba(run.params, ds.x_test, run.spec)
     np.testing.assert_array_equal(proba.argmax(-1), direct.argmax(-1))
@@ -103,9 +102,9 @@ def test_predict_refuses_a_workdir_without_checkpoint(trained, tmp_path):
     for name in ("config.json", "tokenizer.json", "labels.json"):
         (empty / name).write_text(open(os.path.join(w, name)).read())
     with pytest.raises(NgjaxError, match="no finished checkpoint yet"):
-        serving.load_run(str(empty))
+        workdir_lib.load_run(str(empty))
     with pytest.raises(NgjaxError, match="no such folder"):
-        serving.load_run(str(tmp_path / "missing"))
+        workdir_lib.load_run(str(tmp_path / "missing"))
     r = _cli("ngjax.predict", f"--workdir={empty}", "some text")
     assert r.returncode == 1 and "no finished checkpoint yet" in r.stderr and "Traceback" not in r.stderr
 

@@ -8,7 +8,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from ngjax import train as T
+from ngjax import train
 from ngjax.config import Config, ConfigError, validate
 
 
@@ -21,8 +21,8 @@ def test_replica_equals_single_run_and_resume_works(corpus_dir, glove8, tmp_path
     cache = str(tmp_path / "c")
     base = dict(data_dir=corpus_dir, glove_path=glove8, seq_len=20, batch_size=8, epochs=2)
     many, single = str(tmp_path / "many"), str(tmp_path / "single")
-    s = T.train_and_evaluate(Config(seed=5, seeds=3, **base), many, cache, report=False)
-    T.train_and_evaluate(Config(seed=6, **base), single, cache, report=False)
+    s = train.train_and_evaluate(Config(seed=5, seeds=3, **base), many, cache, report=False)
+    train.train_and_evaluate(Config(seed=6, **base), single, cache, report=False)
     a, b = _leaves(many, 2), _leaves(single, 2)
     pa, pb = a["params"], b["params"]
     for x, y in zip(jax.tree_util.tree_leaves(pa), jax.tree_util.tree_leaves(pb)):
@@ -38,7 +38,7 @@ def test_replica_equals_single_run_and_resume_works(corpus_dir, glove8, tmp_path
         assert r["test_accuracy"] == pytest.approx(np.mean(r["per_seed"]["test_accuracy"]))
     assert s["seeds"]["test_accuracy"]["min"] <= s["seeds"]["test_accuracy"]["mean"] <= s["seeds"]["test_accuracy"]["max"]
     # resume a K-seed run: continues to 3 epochs, history whole
-    s3 = T.train_and_evaluate(Config(seed=5, seeds=3, **dict(base, epochs=3)), many, cache, report=False)
+    s3 = train.train_and_evaluate(Config(seed=5, seeds=3, **dict(base, epochs=3)), many, cache, report=False)
     assert s3["epochs"] == 3
     assert [json.loads(l)["epoch"] for l in open(os.path.join(many, "metrics.jsonl"))] == [1, 2, 3]
 
@@ -51,17 +51,13 @@ def test_seeds_flag_validation():
 
 
 def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import run_module
 
     out, runs = str(tmp_path / "res" / "table"), str(tmp_path / "runs")
-    args = [sys.executable, "-m", "experiments.seed_table", f"--data_dir={corpus_dir}",
+    args = [f"--data_dir={corpus_dir}",
             f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={runs}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_lstm,seed_rnn", "--workers=1"]
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.seed_table", *args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     md = open(out + ".md").read()
     assert "1. LSTM, seq 30, GloVe frozen" in md and "2. SimpleRNN, seq 30" in md
@@ -71,7 +67,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     assert all(row["seeds"] == 2 and row["epochs"] == 2 and row["glove_dim"] == 8 for row in data["rows"])
     assert os.path.getsize(out + ".png") > 0
     before = os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2"))
-    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.seed_table", *args, timeout=600)
     assert r.returncode == 0 and r.stdout.count("Nothing to do") == 2  # finished variants not rerun
     assert os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2")) == before
 
@@ -80,7 +76,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     out2, runs2 = str(tmp_path / "res" / "table2"), str(tmp_path / "runs2")
     args2 = [a for a in args if not a.startswith(("--out=", "--runs_dir=", "--workers="))] + [
         f"--out={out2}", f"--runs_dir={runs2}", "--workers=2"]
-    r = subprocess.run(args2, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.seed_table", *args2, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     par = json.load(open(out2 + ".json"))
     assert par["workers"] == 2 and data["workers"] == 1
@@ -90,7 +86,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     for name in ("seed_lstm", "seed_rnn"):
         log = open(os.path.join(runs2, name, "train.log")).read()
         assert "Total params" in log and "epoch 2/2" in log.lower(), log[-2000:]
-    r = subprocess.run(args2, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.seed_table", *args2, timeout=600)
     assert r.returncode == 0 and r.stdout.count("done") == 2
     assert all("Nothing to do" in open(os.path.join(runs2, n, "train.log")).read() for n in ("seed_lstm", "seed_rnn"))
 
@@ -108,26 +104,22 @@ def test_seed_table_workers_flag():
 
 def test_keras_reference_driver_and_the_seed_tables_keras_column(corpus_dir, glove8, tmp_path):
     """experiments.keras_reference trains the variants in Keras 3 and the seed table shows them."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import run_module
     from experiments.seed_table import read_keras_reference, table
 
     pytest.importorskip("keras")
     out = str(tmp_path / "keras_ref")
-    args = [sys.executable, "-m", "experiments.keras_reference", f"--data_dir={corpus_dir}",
+    args = [f"--data_dir={corpus_dir}",
             f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={tmp_path / 'kruns'}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_rnn"]
-    env = dict(os.environ, JAX_PLATFORMS="cpu", KERAS_BACKEND="jax")
-    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     ref = read_keras_reference(out + ".json")
     row = ref["seed_rnn"]
     assert row["seeds"] == 2 and len(row["test_accuracy"]) == 2 and row["embed_dim"] == 8
     assert row["mean"] == pytest.approx(sum(row["test_accuracy"]) / 2)
     assert os.path.exists(tmp_path / "kruns" / "seed_rnn" / "seed1.json")
-    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_module("experiments.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
     assert r.returncode == 0 and "=== keras" not in r.stdout  # finished runs are read back
     base = {"name": "seed_rnn", "label": "2. SimpleRNN, seq 30", "seed_reported": 0.2546, "mean": 0.3,
             "std": 0.01, "min": 0.29, "max": 0.31, "seeds": 5, "epochs": 2, "glove_dim": 8,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ngjax.data import KERAS_FILTERS, Tokenizer, pad_sequences
+from ngjax.tokenizer import KERAS_FILTERS, Tokenizer, pad_sequences
 
 
 def test_word_index_by_count_then_first_seen():

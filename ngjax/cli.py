@@ -1,0 +1,89 @@
+"""The command line, shared by every entry point: absl flags generated from the Config fields,
+flags -> Config (an ``--experiment`` supplies defaults, flags given on the command line win), and
+one way to run a ``main`` that turns ngjax's errors into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import typing
+from typing import Callable, Optional
+
+from absl import app, flags, logging
+
+from ngjax.config import FIELDS, Config, ConfigError, normalize_remove, validate
+from ngjax.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedRun, NgjaxError
+
+FLAGS = flags.FLAGS
+
+
+def _kind(field: dataclasses.Field):
+    hint = typing.get_type_hints(Config)[field.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return "list"
+    base = args[0] if typing.get_origin(hint) is typing.Union else hint
+    return {str: "string", int: "integer", float: "float", bool: "boolean"}[base]
+
+
+def define_config_flags(names: Optional[list] = None, flag_values=FLAGS) -> None:
+    """One absl flag per Config field (or per name in ``names``), with the field's default, help and
+    choices. Values are checked by ``config.validate`` (one line, exit code 2), not by absl."""
+    define = {"string": flags.DEFINE_string, "integer": flags.DEFINE_integer, "float": flags.DEFINE_float,
+              "boolean": flags.DEFINE_boolean, "list": flags.DEFINE_list}
+    for name in names or list(FIELDS):
+        field = FIELDS[name]
+        meta = field.metadata
+        text = meta["help"] + (f" One of: {', '.join(meta['choices'])}." if meta["choices"] else "")
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        define[_kind(field)](name, default, text, flag_values=flag_values)
+
+
+def config_from_flags(flag_values=FLAGS) -> Config:
+    """The validated Config of the command line (ConfigError names the first bad flag)."""
+    values = {}
+    experiment = flag_values["experiment"].value
+    if experiment:
+        from experiments import load
+
+        values.update(load(experiment))
+        values["experiment"] = experiment
+    for name in FIELDS:
+        if name == "experiment":
+            continue
+        if flag_values[name].present or name not in values:
+            values[name] = flag_values[name].value
+    values["remove"] = normalize_remove(values.get("remove"))
+    return validate(Config.from_dict(values))
+
+
+class _QuietLibraries:
+    """Keep ngjax's INFO lines; show only warnings and errors from Orbax and other libraries."""
+
+    def filter(self, record) -> bool:
+        return record.levelno >= 30 or "/ngjax/" in record.pathname.replace(os.sep, "/")
+
+
+def run(main: Callable[[list], Optional[int]], verbosity: int = logging.INFO) -> None:
+    """``app.run(main)`` for an ngjax command: bad flag values exit 2, bad input 1, an interrupted
+    run 75, each with one ``error:``/``interrupted:`` line and no traceback."""
+
+    def wrapped(argv):
+        try:
+            code = main(argv)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            code = EXIT_USAGE
+        except InterruptedRun as e:
+            print(f"interrupted: {e}", file=sys.stderr)
+            code = EXIT_INTERRUPTED
+        except NgjaxError as e:
+            print(f"error: {e}", file=sys.stderr)
+            code = EXIT_ERROR
+        sys.exit(code or 0)
+
+    logging.set_verbosity(verbosity)
+    logging.get_absl_handler().addFilter(_QuietLibraries())
+    app.run(wrapped)

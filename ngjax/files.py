@@ -1,0 +1,69 @@
+"""Writing files so that a crash never leaves half of one: every writer in ngjax goes through here.
+
+``atomic_write`` writes beside the target and renames over it (``os.replace`` is atomic on one file
+system); ``cached_arrays`` is the hashed ``.npz`` cache shared by the token arrays and GloVe tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any, Callable, Dict, Iterable, Union
+
+import numpy as np
+from absl import logging
+
+
+def atomic_write(path: str, content: Union[str, bytes]) -> None:
+    """Write ``content`` to ``path`` all at once: a reader sees the old file or the new one."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb" if isinstance(content, bytes) else "w") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+def write_json(path: str, obj: Any, indent: int = 2) -> None:
+    atomic_write(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def write_jsonl(path: str, rows: Iterable[dict]) -> None:
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_jsonl(path: str) -> list:
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def cache_key(parts: Dict[str, Any]) -> str:
+    """A short hash of everything that determines a cached file's content."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_arrays(path: str, build: Callable[[], Dict[str, Any]], what: str) -> Dict[str, np.ndarray]:
+    """The arrays in the ``.npz`` at ``path``, built by ``build()`` and saved there when missing or
+    unreadable (a truncated or foreign file is rebuilt, never trusted)."""
+    if os.path.exists(path):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            logging.info("%s cache hit: %s", what, path)
+            return arrays
+        except Exception as e:  # noqa: BLE001 - any damage means: rebuild
+            logging.warning("%s cache %s unreadable (%s); rebuilding it", what, path, e)
+    arrays = build()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    logging.info("%s cache written: %s", what, path)
+    return {k: np.asarray(v) for k, v in arrays.items()}

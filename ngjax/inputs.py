@@ -1,0 +1,94 @@
+"""What a run needs besides its state, built from a config: the completed config (``embed_dim``
+read from the GloVe file), the token arrays, the GloVe table, the model spec and the optimizer."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+import numpy as np
+from absl import logging
+
+from ngjax import model as model_lib
+from ngjax import optim
+from ngjax.config import RANDOM_EMBED_DIM, Config, validate
+from ngjax.errors import NgjaxError
+
+
+@dataclasses.dataclass
+class RunInputs:
+    """Everything a run needs besides the state: data, spec, optimizer, table."""
+
+    cfg: Config
+    spec: model_lib.ModelSpec
+    tx: Any
+    data: Any  # ngjax.data.Dataset
+    table: Optional[np.ndarray]
+    coverage: Optional[dict]
+    keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
+
+
+def resolve(cfg: Config) -> Config:
+    """Fill in what follows from the inputs (embed_dim from the GloVe file), check consistency."""
+    from ngjax import embeddings
+
+    validate(cfg)
+    if cfg.embeddings == "glove":
+        dim = embeddings.glove_dim(cfg.glove_path)
+        if cfg.embed_dim is not None and cfg.embed_dim != dim and cfg.glove_path is None:
+            raise NgjaxError(
+                f"--embed_dim={cfg.embed_dim} needs a {cfg.embed_dim}-d GloVe file (the bundled vectors "
+                f"are {dim}-d): download glove.6B.zip from https://nlp.stanford.edu/projects/glove/ "
+                f"and pass --glove_path=PATH/glove.6B.zip:glove.6B.{cfg.embed_dim}d.txt")
+        if cfg.embed_dim is not None and cfg.embed_dim != dim:
+            src = cfg.glove_path or "the bundled GloVe 6B 50d vectors"
+            raise NgjaxError(f"--embed_dim={cfg.embed_dim} disagrees with {src}, which has {dim} "
+                             f"dimensions; pass --embed_dim={dim} or a {cfg.embed_dim}-d --glove_path")
+        cfg = cfg.replace(embed_dim=dim)
+    elif cfg.embed_dim is None:
+        cfg = cfg.replace(embed_dim=RANDOM_EMBED_DIM)
+    return cfg
+
+
+def default_unroll(platform: str, seq_len: int) -> int:
+    """Time-scan unroll: on CPU unrolling costs more than it saves; on accelerators it pays."""
+    if platform == "cpu":
+        return 1
+    return seq_len if seq_len <= 32 else 10
+
+
+def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model_lib.ModelSpec:
+    """The static model description of a (resolved) config."""
+    return model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
+                               hidden_size=cfg.hidden_size, num_classes=num_classes,
+                               trainable_embedding=cfg.embeddings == "random",
+                               mask_padding=cfg.mask_padding, unroll=unroll)
+
+
+def optimizer_for(cfg: Config):
+    """The run's optimizer (Adam with the config's rule; lazy on a trainable table if asked)."""
+    return optim.build(cfg.learning_rate, cfg.embedding_optimizer, cfg.adam)
+
+
+def platform() -> str:
+    import jax
+
+    return jax.devices()[0].platform
+
+
+def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
+    """Token arrays, GloVe table (cached), spec and optimizer of a resolved config."""
+    from ngjax import data as data_lib
+    from ngjax import embeddings
+
+    cache_dir = cache_dir or data_lib.default_cache_dir()
+    ds = data_lib.load_dataset(cfg, cache_dir)
+    keras_rows = ds.tokenizer.vocab_size + 1
+    rows = min(keras_rows, cfg.num_words)
+    spec = spec_for(cfg, rows, ds.num_classes, cfg.unroll or default_unroll(platform(), cfg.seq_len))
+    table, coverage = None, None
+    if cfg.embeddings == "glove":
+        table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
+        logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
+                     coverage["words"], 100 * coverage["fraction"])
+    return RunInputs(cfg, spec, optimizer_for(cfg), ds, table, coverage, keras_rows)
