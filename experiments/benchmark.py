@@ -17,7 +17,6 @@ README, Design); for the trainable embedding this is part of why ngjax is faster
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import platform
@@ -31,11 +30,13 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ngjax import state as state_lib
 from ngjax import inputs
+from ngjax import steps
 
 flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
 flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
 flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
-flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy"],
+flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy", "bigru256",
+                                "bigru256_buckets", "bilstm256", "bilstm256_buckets"],
                   "Variants to time.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
 flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
@@ -53,6 +54,21 @@ VARIANTS = {
     "random_emb_lazy": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50,
                             embedding_optimizer="lazy_adam"),
 }
+# The long-document workload (../shared/PERF_NOTES.md): trainable 50-d table of 20k rows,
+# Bidirectional GRU(64) (or LSTM) over 256 post-truncated tokens, global max pool, dropout 0.5,
+# Dense(20), batch 64. ngjax masks padding (its pooling needs it); the peers do not. The
+# *_buckets rows are the same ngjax model with --length_buckets (less padding computed); their
+# peer times are those of the row they name in PEERS_FROM, measured in the same run.
+LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
+            seq_len=256, batch_size=64, padding="post", truncating="post")
+VARIANTS.update({
+    "bigru256": dict(LONG, cell="gru"),
+    "bigru256_buckets": dict(LONG, cell="gru", length_buckets=8),
+    "bilstm256": dict(LONG, cell="lstm"),
+    "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
+})
+PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256"}
+PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
 
 
 def _time_epochs(run_epoch, repeats):
@@ -72,12 +88,11 @@ def bench_ngjax(prep, repeats):
     import jax
     import jax.numpy as jnp
 
-    from ngjax import train
 
     state = [state_lib.create_state(0, prep.spec, prep.tx, prep.table)]
     x, y = jnp.asarray(prep.data.x_train), jnp.asarray(prep.data.y_train)
-    epoch = jax.jit(functools.partial(train.train_epoch, spec=prep.spec, tx=prep.tx,
-                                      batch_size=prep.cfg.batch_size), donate_argnums=0)
+    epoch = steps.compile_programs(prep.cfg, prep.spec, prep.tx, state[0], None,
+                                   steps.bucket_plans(prep.data, prep.cfg)).epoch
 
     def run():
         state[0], sums = epoch(state[0], x, y)
@@ -86,10 +101,10 @@ def bench_ngjax(prep, repeats):
     return _time_epochs(run, repeats)
 
 
-def bench_keras(prep, repeats):
+def bench_keras(prep, repeats, table="keras"):
     from experiments import keras_peer
 
-    model = keras_peer.build(prep)
+    model = keras_peer.build(prep, table=table)
     x, y = prep.data.x_train, prep.data.y_train
 
     def run():
@@ -98,13 +113,13 @@ def bench_keras(prep, repeats):
     return _time_epochs(run, repeats)
 
 
-def bench_torch(prep, repeats):
+def bench_torch(prep, repeats, table="keras"):
     import torch
 
     from experiments.keras_peer import full_table
 
     torch.manual_seed(0)
-    table, rows, dim = full_table(prep)
+    vectors, rows, dim = full_table(prep, table)
     spec = prep.spec
     lazy = prep.cfg.embedding_optimizer == "lazy_adam"
 
@@ -112,17 +127,25 @@ def bench_torch(prep, repeats):
         def __init__(self):
             super().__init__()
             self.emb = torch.nn.Embedding(rows, dim, sparse=lazy)
-            if table is not None:
-                self.emb.weight.data.copy_(torch.from_numpy(table))
-                self.emb.weight.requires_grad_(False)
-            cls = torch.nn.LSTM if spec.cell == "lstm" else torch.nn.RNN
-            self.rnn = cls(dim, spec.hidden_size, batch_first=True)
-            self.out = torch.nn.Linear(spec.hidden_size, spec.num_classes)
+            if vectors is not None:
+                self.emb.weight.data.copy_(torch.from_numpy(vectors))
+                self.emb.weight.requires_grad_(spec.trainable_embedding)
+            cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[spec.cell]
+            self.rnn = cls(dim, spec.hidden_size, num_layers=spec.num_layers, batch_first=True,
+                           bidirectional=spec.bidirectional)
+            self.drop = torch.nn.Dropout(spec.dropout)
+            self.out = torch.nn.Linear(spec.features, spec.num_classes)
 
         def forward(self, t):
-            _, h = self.rnn(self.emb(t))
-            h = h[0] if isinstance(h, tuple) else h
-            return self.out(h[-1])
+            seq, h = self.rnn(self.emb(t))
+            if spec.pool == "max":
+                feats = seq.max(dim=1).values
+            elif spec.pool == "mean":
+                feats = seq.mean(dim=1)
+            else:
+                h = h[0] if isinstance(h, tuple) else h
+                feats = torch.cat([h[-2], h[-1]], -1) if spec.bidirectional else h[-1]
+            return self.out(self.drop(feats))
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     net = Net().to(dev)
@@ -195,9 +218,17 @@ def main(argv):
         first, warm = bench_ngjax(prep, FLAGS.repeats)
         row["ngjax"] = {"first": first, "warm": warm, "median": statistics.median(warm)}
         print(f"{name}: ngjax {row['ngjax']['median']:.3f} s/epoch (first {first:.2f} s)", flush=True)
+        measured = {r["variant"]: r for r in results}
         for peer in FLAGS.peers:
+            source = measured.get(PEERS_FROM.get(name), {}).get(peer)
+            if source is not None:  # the same peer model, timed for the row this one names
+                row[peer] = {k: source[k] for k in source if k != "ratio"}
+                if "median" in source:
+                    row[peer]["ratio"] = source["median"] / row["ngjax"]["median"]
+                    row[peer]["from"] = PEERS_FROM[name]
+                continue
             try:
-                first, warm = PEERS[peer](prep, FLAGS.repeats)
+                first, warm = PEERS[peer](prep, FLAGS.repeats, PEER_TABLE.get(name, "keras"))
             except ImportError as e:
                 row[peer] = {"missing": str(e)}
                 print(f"{name}: {peer} not installed ({e})", flush=True)
@@ -223,7 +254,8 @@ def main(argv):
         cells = [r["variant"], str(r["steps_per_epoch"]), f"{r['ngjax']['median']:.3f} ({r['ngjax']['first']:.1f})"]
         for p in FLAGS.peers:
             if "median" in r.get(p, {}):
-                cells += [f"{r[p]['median']:.3f} ({r[p]['first']:.1f})", f"**{r[p]['ratio']:.2f}x**"]
+                same = f" (= {r[p]['from']})" if r[p].get("from") else ""
+                cells += [f"{r[p]['median']:.3f} ({r[p]['first']:.1f}){same}", f"**{r[p]['ratio']:.2f}x**"]
             else:
                 cells += ["not installed", "-"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -231,6 +263,11 @@ def main(argv):
         lines.append(f"\nFirst epoch of `python -m ngjax.main` (seed config, compile + train + test "
                      f"evaluation) with a persistent compilation cache: {cache['cold']:.2f} s cold, "
                      f"{cache['warm']:.2f} s warm (second launch).")
+    if any(name in PEERS_FROM for name in FLAGS.variants):
+        lines.append("\nbigru256 / bilstm256: trainable 50-d table (20k rows), Bidirectional GRU(64) / LSTM(64) "
+                     "over 256 post-truncated tokens, global max pool, dropout 0.5, Dense(20), batch 64 (176 "
+                     "steps). ngjax masks padding; Keras and PyTorch do not. The *_buckets rows run the same "
+                     "ngjax model with --length_buckets=8 against the peer times of the row named in brackets.")
     if "random_emb_lazy" in FLAGS.variants:
         lines.append("\nrandom_emb_lazy is a different optimizer (`--embedding_optimizer=lazy_adam`): ngjax "
                      "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "

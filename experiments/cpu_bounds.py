@@ -22,6 +22,7 @@ from absl import app, flags, logging
 from ngjax import state as state_lib
 from ngjax import optim
 from ngjax import cells
+from ngjax import steps
 
 flags.DEFINE_integer("repeats", 3, "Warm epochs timed per row (the best is kept).")
 flags.DEFINE_string("out", "experiments/results/cpu_bounds", "Output path without extension.")
@@ -60,7 +61,6 @@ def measure(repeats: int) -> list:
     import optax
 
     from ngjax import model
-    from ngjax import train
 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.integers(1, 20000, (N, T)).astype(np.int32))
@@ -71,7 +71,7 @@ def measure(repeats: int) -> list:
     state = state_lib.create_state(0, spec, tx, table)
     rows = []
 
-    full = jax.jit(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=B))
+    full = jax.jit(functools.partial(steps.train_epoch, spec=spec, tx=tx, batch_size=B))
     rows.append(("ngjax epoch program (train_epoch)", _best(full, state, x, y, repeats=repeats),
                  sum(flops().values())))
 
@@ -101,7 +101,7 @@ def measure(repeats: int) -> list:
             xw = xw_const if part == "no_projection" else jnp.einsum("bte,eg->tbg", emb, p["lstm"]["kernel"])
             xw = xw + p["lstm"]["bias"]
             carry = (jnp.zeros((B, H)), jnp.zeros((B, H)))
-            carry, _ = jax.lax.scan(lambda c, xt: cells.lstm_step(p["lstm"]["recurrent_kernel"], c, xt), carry, xw)
+            carry, _ = jax.lax.scan(lambda c, xt: cells.lstm_step(p["lstm"], c, xt), carry, xw)
             h = carry[0]
         logits = h @ p["dense"]["kernel"] + p["dense"]["bias"]
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
@@ -127,7 +127,7 @@ def measure(repeats: int) -> list:
     @jax.jit
     def forward_cells(u, h, xw):
         def outer(i, carry):
-            return jax.lax.scan(lambda c, xt: cells.lstm_step(u, c, xt), carry, xw)[0]
+            return jax.lax.scan(lambda c, xt: cells.lstm_step({"recurrent_kernel": u}, c, xt), carry, xw)[0]
         return jax.lax.fori_loop(0, STEPS, outer, (h, h))
 
     rows.append((f"the forward recurrence alone ({STEPS * T:,} lstm_cell steps)",

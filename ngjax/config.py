@@ -40,15 +40,24 @@ def option(default: Any, help: str, *, choices: Tuple[str, ...] = (), positive: 
 @dataclasses.dataclass(frozen=True)
 class Config:
     # model
-    cell: str = option("lstm", "Recurrent cell.", choices=("lstm", "rnn"))
-    hidden_size: int = option(30, "Units of the recurrent layer.", positive=True)
+    cell: str = option("lstm", "Recurrent cell (gru: Keras' GRU, reset_after=True).", choices=("lstm", "gru", "rnn"))
+    hidden_size: int = option(30, "Units of each recurrent layer (per direction).", positive=True)
+    bidirectional: bool = option(False, "Read each document both ways, forward and backward outputs concatenated "
+                                 "(both directions in one scan; padding masked).")
+    num_layers: int = option(1, "Stacked recurrent layers; each reads the previous layer's sequence.", positive=True)
+    pool: str = option("last", "What the head reads: the last state (the seed's), or max / mean / attention over "
+                       "the real tokens (padding masked).", choices=("last", "max", "mean", "attention"))
+    embed_dropout: float = option(0.0, "While training, drop whole word vectors with this probability.")
+    dropout: float = option(0.0, "While training, dropout on the head's input with this probability.")
     embeddings: str = option("glove", "glove (frozen pretrained) | random (trainable, uniform(-0.05, 0.05)).",
                              choices=("glove", "random"))
     embed_dim: Optional[int] = option(None, "Embedding dimension; default: the GloVe file's (random: 100).",
                                       positive=True)
     glove_path: Optional[str] = option(None, "GloVe text file (.txt, .txt.gz, a.zip[:member]); default: "
                                        "bundled GloVe 6B 50d.")
-    mask_padding: bool = option(False, "Carry the state unchanged across padding (the seed does not).")
+    finetune_embedding: bool = option(False, "With --embeddings=glove: GloVe is the starting point of a trainable table.")
+    mask_padding: bool = option(False, "Carry the state unchanged across padding (the seed does not; always on with "
+                                "--bidirectional or a pooled head).")
     # data
     data_dir: Optional[str] = option(None, "20news-bydate.tar.gz or its extracted folder; default: "
                                      "scikit-learn download.")
@@ -70,6 +79,18 @@ class Config:
     adam: str = option("keras", "Adam's update rule: keras (the seed's: epsilon added to sqrt(v) before the "
                        "bias correction, as Keras/TensorFlow do) | optax (optax's and PyTorch's form).",
                        choices=ADAM_RULES)
+    clip_norm: float = option(0.0, "Clip gradients to this global norm (0 = off).")
+    weight_decay: float = option(0.0, "Decoupled weight decay, as Keras' / optax's AdamW (0 = plain Adam).")
+    lr_schedule: str = option("constant", "Learning rate over training: constant (the seed's) | warmup_cosine (linear "
+                              "warmup, then cosine decay to 0).", choices=("constant", "warmup_cosine"))
+    warmup_epochs: float = option(0.0, "warmup_cosine: epochs of linear warmup.")
+    schedule_epochs: int = option(0, "warmup_cosine: epochs the schedule spans (0 = --epochs of the first launch).")
+    early_stopping: int = option(0, "Stop when --monitor has not improved for N epochs (0 = off; needs "
+                                 "--val_fraction).", harmless=True)
+    monitor: str = option("val_accuracy", "The validation metric that picks the best epoch (with --val_fraction).",
+                          choices=("val_accuracy", "val_loss"))
+    length_buckets: int = option(0, "Batch documents of similar length at N static lengths (0 = off): less padding "
+                                 "is computed; changes which documents share a batch; needs a masked model.")
     seed: int = option(0, "Seed of init and shuffling.")
     seeds: int = option(1, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give "
                         "mean/std.", positive=True)
@@ -142,8 +163,18 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"--unroll={cfg.unroll!r}: must be 0 (platform default) or a positive integer")
     if not (isinstance(cfg.learning_rate, (int, float)) and cfg.learning_rate > 0):
         raise ConfigError(f"--learning_rate={cfg.learning_rate!r}: must be a positive number")
-    if not (0.0 <= cfg.val_fraction < 1.0):
-        raise ConfigError(f"--val_fraction={cfg.val_fraction!r}: must be in [0, 1)")
+    for name in ("val_fraction", "dropout", "embed_dropout"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
+            raise ConfigError(f"--{name}={value!r}: must be in [0, 1)")
+    for name in ("clip_norm", "weight_decay", "warmup_epochs"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, (int, float)) and value >= 0):
+            raise ConfigError(f"--{name}={value!r}: must be a number >= 0")
+    for name in ("schedule_epochs", "early_stopping", "length_buckets"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"--{name}={value!r}: must be 0 (off) or a positive integer")
     bad = [r for r in cfg.remove if r not in REMOVABLE]
     if bad:
         raise ConfigError(f"--remove={','.join(cfg.remove)}: unknown part(s) {bad}; "
@@ -152,10 +183,31 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"--loop=step runs one replica; use --loop=epoch with --seeds={cfg.seeds}")
     if cfg.embeddings == "random" and cfg.glove_path:
         raise ConfigError("--glove_path is given with --embeddings=random; drop one of them")
-    if cfg.embedding_optimizer == "lazy_adam" and cfg.embeddings != "random":
+    if cfg.finetune_embedding and cfg.embeddings != "glove":
+        raise ConfigError("--finetune_embedding trains a GloVe table; use it with --embeddings=glove "
+                          "(a random table is always trained)")
+    if cfg.embedding_optimizer == "lazy_adam" and cfg.embeddings != "random" and not cfg.finetune_embedding:
         raise ConfigError("--embedding_optimizer=lazy_adam updates a trainable table; use it with "
-                          "--embeddings=random (GloVe tables are frozen)")
+                          "--embeddings=random or --finetune_embedding (GloVe tables are frozen)")
+    if cfg.embedding_optimizer == "lazy_adam" and (cfg.clip_norm or cfg.weight_decay):
+        raise ConfigError("--clip_norm and --weight_decay work with dense Adam only; drop them or use "
+                          "--embedding_optimizer=adam")
+    if cfg.early_stopping and not cfg.val_fraction:
+        raise ConfigError(f"--early_stopping={cfg.early_stopping} watches the validation split; add "
+                          "--val_fraction (e.g. 0.1)")
+    if cfg.length_buckets and not masked(cfg):
+        raise ConfigError("--length_buckets drops padding steps, which changes an unmasked model; add "
+                          "--mask_padding (or use --bidirectional / a pooled head, which mask)")
+    if cfg.length_buckets and cfg.loop == "step":
+        raise ConfigError("--length_buckets runs in the compiled epoch; use --loop=epoch")
+    if cfg.lr_schedule == "constant" and (cfg.warmup_epochs or cfg.schedule_epochs):
+        raise ConfigError("--warmup_epochs / --schedule_epochs shape --lr_schedule=warmup_cosine; add it or drop them")
     return cfg
+
+
+def masked(cfg: Config) -> bool:
+    """Whether padding is masked: asked for, or needed by a backward direction or a pooled head."""
+    return cfg.mask_padding or cfg.bidirectional or cfg.pool != "last"
 
 
 def complete_saved(saved: dict) -> dict:

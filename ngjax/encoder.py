@@ -1,19 +1,32 @@
-"""The sequence encoder: embedding lookup, input projection, a cell scanned over time.
+"""The sequence encoder: embedding lookup (and word dropout), then N recurrent layers, each one or
+two directions, each a cell scanned over time.
 
 Directions and layers are the encoder's business, not the cells'. The input projection
-``x @ kernel + bias`` for all time steps is one matmul before the scan; only ``h @ U`` and the
-gates stay in the sequential loop. With ``mask_padding`` a step on token 0 leaves the carry
-unchanged (whatever the padding side).
+``x @ kernel + bias`` for all time steps is one matmul before the scan; only the recurrent
+product and the gates stay in the sequential loop. A bidirectional layer runs both directions in
+**one** scan (the two cells vmapped over a direction axis): one dependent chain instead of two.
+
+Masks: with ``spec.masked`` (``--mask_padding``, and always for bidirectional layers and pooled
+heads) a step on token 0 leaves the carry unchanged, whatever the padding side; so the forward
+pass ends at each document's last real token and the backward pass starts there, and a document
+gives the same features padded pre, post or not at all.
 """
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import jax
 import jax.numpy as jnp
 
 from ngjax import cells
+
+EMBED_DROPOUT, OUTPUT_DROPOUT = 0, 1  # streams folded into a step's dropout key
+
+
+def layer_name(cell: str, layer: int) -> str:
+    """Params key of recurrent layer ``layer``: ``lstm``, ``lstm_1``, ... (Keras' naming)."""
+    return cell if layer == 0 else f"{cell}_{layer}"
 
 
 def embed(params: Dict[str, Dict[str, jax.Array]], tokens: jax.Array) -> jax.Array:
@@ -21,27 +34,76 @@ def embed(params: Dict[str, Dict[str, jax.Array]], tokens: jax.Array) -> jax.Arr
     return jnp.take(params["embedding"]["table"], tokens, axis=0)
 
 
-def encode(params, tokens: jax.Array, spec) -> jax.Array:
-    """tokens: int32[batch, seq_len] -> last hidden state float32[batch, H]."""
-    p = params[spec.cell]
-    x = embed(params, tokens)  # [B, T, E]
-    xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + p["bias"]  # time-major [T, B, G*H]
-    step = cells.CELLS[spec.cell].step
-    carry = cells.initial_carry(spec.cell, tokens.shape[0], spec.hidden_size)
-    if spec.mask_padding:
-        mask = (tokens != 0).T[:, :, None]  # [T, B, 1]
+def dropout(rng: jax.Array, x: jax.Array, rate: float, shape=None) -> jax.Array:
+    """Inverted dropout: zero with probability ``rate``, scale the rest by 1 / (1 - rate)."""
+    keep = jax.random.bernoulli(rng, 1.0 - rate, shape or x.shape)
+    return jnp.where(keep, x / (1.0 - rate), 0.0)
 
+
+def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
+    """tokens: int32[batch, T] -> (outputs, mask).
+
+    ``outputs`` is the last layer's final state float32[batch, D*H] when the head reads the last
+    state (``spec.pool == "last"``), else its whole sequence float32[batch, T, D*H]; ``mask`` is
+    bool[batch, T] (True on real tokens) or None. ``rng`` (training only) drives word dropout:
+    whole word vectors dropped with probability ``spec.embed_dropout``.
+    """
+    x = embed(params, tokens)  # [B, T, E]
+    if rng is not None and spec.embed_dropout > 0:
+        x = dropout(jax.random.fold_in(rng, EMBED_DROPOUT), x, spec.embed_dropout, x.shape[:2] + (1,))
+    mask = tokens != 0 if spec.masked else None
+    for layer in range(spec.num_layers):
+        sequences = layer < spec.num_layers - 1 or spec.pool != "last"
+        p = params[layer_name(spec.cell, layer)]
+        if spec.bidirectional:
+            x = _bidirectional(p, x, mask, spec, sequences)
+        else:
+            x = _forward(p, x, mask, spec, sequences)
+    return x, mask
+
+
+def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
+    """One direction: x float32[B, T, In] -> [B, T, H] (sequences) or the final h [B, H]."""
+    xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
+    step = cells.CELLS[spec.cell].step
+    carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
+    if mask is not None:
         def body(carry, inp):
             xw_t, m_t = inp
-            new, _ = step(p["recurrent_kernel"], carry, xw_t)
+            new, _ = step(p, carry, xw_t)
             carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
-            return carry, None
+            return carry, (carry[0] if sequences else None)
 
-        carry, _ = jax.lax.scan(body, carry, (xw, mask), unroll=spec.unroll)
+        carry, ys = jax.lax.scan(body, carry, (xw, mask.T[:, :, None]), unroll=spec.unroll)
     else:
         def body(carry, xw_t):
-            carry, _ = step(p["recurrent_kernel"], carry, xw_t)
-            return carry, None
+            carry, h = step(p, carry, xw_t)
+            return carry, (h if sequences else None)
 
-        carry, _ = jax.lax.scan(body, carry, xw, unroll=spec.unroll)
-    return carry[0]
+        carry, ys = jax.lax.scan(body, carry, xw, unroll=spec.unroll)
+    return jnp.swapaxes(ys, 0, 1) if sequences else carry[0]
+
+
+def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
+    """Both directions in one scan: x float32[B, T, In] -> [B, T, 2H] or [B, 2H] (forward, backward)."""
+    both = jax.tree_util.tree_map(lambda f, b: jnp.stack([f, b]), p["forward"], p["backward"])
+    bias = jax.vmap(lambda q: cells.input_bias(spec.cell, q))(both)  # [2, G*H]
+    xw = jnp.einsum("bte,deg->tdbg", x, both["kernel"]) + bias[None, :, None, :]  # [T, 2, B, G*H]
+    xw = jnp.stack([xw[:, 0], xw[::-1, 1]], axis=1)  # the backward direction reads time reversed
+    m = mask.T[:, :, None]  # [T, B, 1]
+    m = jnp.stack([m, m[::-1]], axis=1)  # [T, 2, B, 1]
+    step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
+    zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
+    carry = (zeros,) * cells.CELLS[spec.cell].carry
+
+    def body(carry, inp):
+        xw_t, m_t = inp
+        new, _ = step(both, carry, xw_t)
+        carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
+        return carry, (carry[0] if sequences else None)
+
+    carry, ys = jax.lax.scan(body, carry, (xw, m), unroll=spec.unroll)
+    if not sequences:
+        return jnp.concatenate([carry[0][0], carry[0][1]], axis=-1)
+    out = jnp.concatenate([ys[:, 0], ys[::-1, 1]], axis=-1)  # [T, B, 2H], backward back in time order
+    return jnp.swapaxes(out, 0, 1)

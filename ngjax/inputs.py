@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any, Optional
 
 import numpy as np
+import optax
 from absl import logging
 
 from ngjax import model as model_lib
@@ -47,6 +48,8 @@ def resolve(cfg: Config) -> Config:
         cfg = cfg.replace(embed_dim=dim)
     elif cfg.embed_dim is None:
         cfg = cfg.replace(embed_dim=RANDOM_EMBED_DIM)
+    if cfg.lr_schedule != "constant" and not cfg.schedule_epochs:
+        cfg = cfg.replace(schedule_epochs=cfg.epochs)  # fixed at the first launch: resuming keeps it
     return cfg
 
 
@@ -61,13 +64,26 @@ def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model
     """The static model description of a (resolved) config."""
     return model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
                                hidden_size=cfg.hidden_size, num_classes=num_classes,
-                               trainable_embedding=cfg.embeddings == "random",
-                               mask_padding=cfg.mask_padding, unroll=unroll)
+                               trainable_embedding=cfg.embeddings == "random" or cfg.finetune_embedding,
+                               mask_padding=cfg.mask_padding, unroll=unroll, bidirectional=cfg.bidirectional,
+                               num_layers=cfg.num_layers, pool=cfg.pool, embed_dropout=cfg.embed_dropout,
+                               dropout=cfg.dropout)
 
 
-def optimizer_for(cfg: Config):
-    """The run's optimizer (Adam with the config's rule; lazy on a trainable table if asked)."""
-    return optim.build(cfg.learning_rate, cfg.embedding_optimizer, cfg.adam)
+def learning_rate(cfg: Config, steps_per_epoch: int):
+    """The config's learning rate: a number, or an optax schedule of the step count."""
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
+    total = max(1, int((cfg.schedule_epochs or cfg.epochs) * steps_per_epoch))
+    warmup = min(int(round(cfg.warmup_epochs * steps_per_epoch)), total - 1)
+    return optax.warmup_cosine_decay_schedule(0.0, cfg.learning_rate, warmup, total, end_value=0.0)
+
+
+def optimizer_for(cfg: Config, steps_per_epoch: int = 1):
+    """The run's optimizer: Adam with the config's rule, schedule, clipping and weight decay;
+    lazy on a trainable table if asked."""
+    return optim.build(learning_rate(cfg, steps_per_epoch), cfg.embedding_optimizer, cfg.adam,
+                       clip_norm=cfg.clip_norm, weight_decay=cfg.weight_decay)
 
 
 def platform() -> str:
@@ -91,4 +107,5 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    return RunInputs(cfg, spec, optimizer_for(cfg), ds, table, coverage, keras_rows)
+    steps = -(-ds.x_train.shape[0] // cfg.batch_size)
+    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows)

@@ -23,6 +23,14 @@ def batch_sums(logits: jax.Array, labels: jax.Array, weight: Optional[jax.Array]
             "count": jnp.sum(weight)}, losses
 
 
+def probability_sums(probs: jax.Array, labels: jax.Array, weight: jax.Array):
+    """{loss_sum, correct, count} for probabilities float32[B, C] (e.g. an ensemble's average)."""
+    picked = jnp.take_along_axis(probs, labels[:, None], axis=1)[:, 0]
+    losses = -jnp.log(jnp.maximum(picked, 1e-12))
+    correct = (jnp.argmax(probs, -1) == labels).astype(jnp.float32)
+    return {"loss_sum": jnp.sum(losses * weight), "correct": jnp.sum(correct * weight), "count": jnp.sum(weight)}
+
+
 def add(a, b):
     return jax.tree_util.tree_map(jnp.add, a, b)
 
@@ -61,6 +69,8 @@ def epoch_line(epoch: int, epochs: int, m: dict) -> str:
     parts += [f"test_loss: {m['test_loss']:.4f}", f"test_accuracy: {m['test_accuracy']:.4f}"]
     if "test_accuracy_std" in m:
         parts[-1] += f" ± {m['test_accuracy_std']:.4f} ({len(m['per_seed']['seed'])} seeds, mean ± std)"
+    if "test_ensemble_accuracy" in m:
+        parts.append(f"ensemble test_accuracy: {m['test_ensemble_accuracy']:.4f}")
     return " - ".join(parts)
 
 
@@ -73,6 +83,9 @@ def run_summary(params: Dict[str, int], history: List[dict], extra: Dict[str, An
         "best_test_accuracy": max((r["test_accuracy"] for r in history), default=None),
     }
     summary.update(extra)
+    reported = extra.get("selected") or (history[-1] if history else {})
+    if "test_ensemble_accuracy" in reported:
+        summary["ensemble"] = {k: reported[k] for k in reported if "_ensemble_" in k}
     per = (history[-1] if history else {}).get("per_seed")
     if per:
         summary["seeds"] = {"seeds": per["seed"], **{

@@ -1,15 +1,18 @@
-"""The classifier as pure functions: embedding -> encoder (a cell scanned over time) -> head.
+"""The classifier as pure functions: embedding -> encoder (cells scanned over time) -> head.
 
 Params are a plain dict with Keras names and layouts::
 
     {"embedding": {"table": [rows, E]},
-     "lstm" | "rnn": {"kernel": [E, G*H], "recurrent_kernel": [H, G*H], "bias": [G*H]},
-     "dense": {"kernel": [H, C], "bias": [C]}}
+     "lstm" | "gru" | "rnn": {"kernel": [E, G*H], "recurrent_kernel": [H, G*H], "bias": [G*H] or [2, G*H]},
+     "lstm_1", ...: the same for stacked layers (inputs [D*H] wide),
+     (bidirectional: each layer is {"forward": {...}, "backward": {...}})
+     "attention": {"kernel": [F, F], "bias": [F], "query": [F]}   (--pool=attention only)
+     "dense": {"kernel": [F, C], "bias": [C]}}                       F = D * H
 
 The table holds the rows the tokenizer can emit (ids < num_words); Keras' table has one row per
 training word, and the rows past num_words are never looked up, so the outputs are the same.
 ``keras_param_counts`` gives the Keras-equivalent counts. Cells live in ``ngjax.cells``, the
-scan in ``ngjax.encoder``, heads in ``ngjax.heads``.
+scans in ``ngjax.encoder``, pooling and the dense head in ``ngjax.heads``.
 """
 
 from __future__ import annotations
@@ -39,26 +42,71 @@ class ModelSpec:
     trainable_embedding: bool = False
     mask_padding: bool = False
     unroll: int = 1
+    bidirectional: bool = False
+    num_layers: int = 1
+    pool: str = "last"
+    embed_dropout: float = 0.0
+    dropout: float = 0.0
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def features(self) -> int:
+        """F: width of the encoder's output and of the dense head's input."""
+        return self.directions * self.hidden_size
+
+    @property
+    def masked(self) -> bool:
+        """Padding never changes a carry: asked for, or needed by both directions and by pooling."""
+        return self.mask_padding or self.bidirectional or self.pool != "last"
+
+    @property
+    def has_dropout(self) -> bool:
+        return self.embed_dropout > 0 or self.dropout > 0
 
 
 def init(rng: jax.Array, spec: ModelSpec, table: Optional[np.ndarray] = None) -> Params:
-    """Keras initialisers. ``table`` (float32 [rows, E]) is the GloVe table, if any."""
+    """Keras initialisers. ``table`` (float32 [rows, E]) is the GloVe table, if any (frozen, or the
+    starting point of a trainable table with --finetune_embedding)."""
     k_emb, k_kernel, k_rec, k_dense = jax.random.split(rng, 4)
     if table is None:
         table = embedding_uniform(k_emb, (spec.rows, spec.embed_dim))
     table = jnp.asarray(table, jnp.float32)
     if table.shape != (spec.rows, spec.embed_dim):
         raise ValueError(f"embedding table shape {table.shape} != {(spec.rows, spec.embed_dim)}")
-    return {
-        "embedding": {"table": table},
-        spec.cell: cells.init(k_kernel, k_rec, spec.cell, spec.embed_dim, spec.hidden_size),
-        "dense": heads.init_dense(k_dense, spec.hidden_size, spec.num_classes),
-    }
+    params = {"embedding": {"table": table}}
+    for layer in range(spec.num_layers):
+        inputs = spec.embed_dim if layer == 0 else spec.features
+        keys = []
+        for d in range(spec.directions):  # layer 0, forward: the seed's keys; others folded from them
+            n = 2 * layer + d
+            keys.append((k_kernel, k_rec) if n == 0 else
+                        (jax.random.fold_in(k_kernel, n), jax.random.fold_in(k_rec, n)))
+        one = [cells.init(kk, kr, spec.cell, inputs, spec.hidden_size) for kk, kr in keys]
+        params[encoder.layer_name(spec.cell, layer)] = (
+            {"forward": one[0], "backward": one[1]} if spec.bidirectional else one[0])
+    if spec.pool == "attention":
+        params["attention"] = heads.init_attention(jax.random.fold_in(k_dense, 1), spec.features)
+    params["dense"] = heads.init_dense(k_dense, spec.features, spec.num_classes)
+    return params
 
 
-def apply(params: Params, tokens: jax.Array, spec: ModelSpec) -> jax.Array:
-    """tokens: int32[batch, seq_len] -> logits float32[batch, num_classes] (softmax head)."""
-    return heads.dense(params["dense"], encoder.encode(params, tokens, spec))
+def features(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.Array] = None) -> jax.Array:
+    """tokens: int32[batch, T] -> the head's input float32[batch, F] (dropout when ``rng`` is given)."""
+    outputs, mask = encoder.encode(params, tokens, spec, rng)
+    h = heads.pool(spec.pool, outputs, mask, params)
+    if rng is not None and spec.dropout > 0:
+        h = encoder.dropout(jax.random.fold_in(rng, encoder.OUTPUT_DROPOUT), h, spec.dropout)
+    return h
+
+
+def apply(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.Array] = None) -> jax.Array:
+    """tokens: int32[batch, seq_len] -> logits float32[batch, num_classes] (softmax head).
+
+    ``rng``: a training step's dropout key; None (evaluation, prediction) turns dropout off."""
+    return heads.dense(params["dense"], features(params, tokens, spec, rng))
 
 
 # ----------------------------------------------------------------------------- bookkeeping
@@ -70,29 +118,50 @@ def split_trainable(params: Params, spec: ModelSpec) -> Tuple[Params, Params]:
     return trainable, {"embedding": params["embedding"]}
 
 
+def recurrent_param_count(spec: ModelSpec) -> int:
+    total = 0
+    for layer in range(spec.num_layers):
+        inputs = spec.embed_dim if layer == 0 else spec.features
+        total += spec.directions * cells.param_count(spec.cell, inputs, spec.hidden_size)
+    return total
+
+
 def keras_param_counts(spec: ModelSpec, keras_rows: int) -> Dict[str, int]:
     """Parameter counts as Keras reports them (embedding with ``keras_rows`` = vocab + 1 rows)."""
     emb = keras_rows * spec.embed_dim
-    rec = cells.param_count(spec.cell, spec.embed_dim, spec.hidden_size)
-    dense = heads.dense_param_count(spec.hidden_size, spec.num_classes)
-    total = emb + rec + dense
-    return {"embedding": emb, "recurrent": rec, "dense": dense, "total": total,
-            "trainable": total if spec.trainable_embedding else rec + dense,
-            "embedding_rows_stored": spec.rows}
+    rec = recurrent_param_count(spec)
+    att = heads.attention_param_count(spec.features) if spec.pool == "attention" else 0
+    dense = heads.dense_param_count(spec.features, spec.num_classes)
+    total = emb + rec + att + dense
+    counts = {"embedding": emb, "recurrent": rec, "dense": dense, "total": total,
+              "trainable": total if spec.trainable_embedding else total - emb,
+              "embedding_rows_stored": spec.rows}
+    if att:
+        counts["attention"] = att
+    return counts
 
 
 def summary_table(spec: ModelSpec, seq_len: int, keras_rows: int) -> str:
     """A Keras-like model summary."""
     counts = keras_param_counts(spec, keras_rows)
     name = cells.CELLS[spec.cell].keras_name
+    kind = f"Bidirectional({name})" if spec.bidirectional else name
     rows = [("embedding (Embedding)", f"(None, {seq_len}, {spec.embed_dim})", counts["embedding"],
-             "yes" if spec.trainable_embedding else "no (frozen)"),
-            (f"{spec.cell} ({name})", f"(None, {spec.hidden_size})", counts["recurrent"], "yes"),
-            ("dense (Dense, softmax)", f"(None, {spec.num_classes})", counts["dense"], "yes")]
+             "yes" if spec.trainable_embedding else "no (frozen)")]
+    for layer in range(spec.num_layers):
+        sequences = layer < spec.num_layers - 1 or spec.pool != "last"
+        shape = f"(None, {seq_len}, {spec.features})" if sequences else f"(None, {spec.features})"
+        inputs = spec.embed_dim if layer == 0 else spec.features
+        n = spec.directions * cells.param_count(spec.cell, inputs, spec.hidden_size)
+        rows.append((f"{encoder.layer_name(spec.cell, layer)} ({kind})", shape, n, "yes"))
+    if spec.pool != "last":
+        rows.append((f"{spec.pool}_pool (over time)", f"(None, {spec.features})", counts.get("attention", 0),
+                     "yes" if spec.pool == "attention" else "-"))
+    rows.append(("dense (Dense, softmax)", f"(None, {spec.num_classes})", counts["dense"], "yes"))
     line = "_" * 78
     out = [line, f"{'Layer (type)':<28}{'Output Shape':<20}{'Param #':>12}  {'Trainable':<14}", "=" * 78]
     for layer, shape, n, tr in rows:
-        out.append(f"{layer:<28}{shape:<20}{n:>12,}  {tr:<14}")
+        out.append(f"{layer:<27} {shape:<19} {n:>11,}  {tr:<14}")
     out += ["=" * 78, f"Total params: {counts['total']:,}",
             f"Trainable params: {counts['trainable']:,}",
             f"Non-trainable params: {counts['total'] - counts['trainable']:,}", line]

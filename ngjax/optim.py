@@ -72,9 +72,10 @@ def keras_delta(m: jax.Array, v: jax.Array, alpha: jax.Array, eps: float) -> jax
     return (m * alpha) / (jnp.sqrt(v) + eps)
 
 
-def keras_adam(learning_rate: LearningRate, b1: float = B1, b2: float = B2,
-               eps: float = EPS) -> optax.GradientTransformation:
-    """Keras' Adam as an optax transformation (updates are added to the params)."""
+def keras_adam(learning_rate: LearningRate, b1: float = B1, b2: float = B2, eps: float = EPS,
+               weight_decay: float = 0.0) -> optax.GradientTransformation:
+    """Keras' Adam as an optax transformation (updates are added to the params). With
+    ``weight_decay`` it is Keras' AdamW: ``p -= p * weight_decay * lr`` before the Adam step."""
 
     def init(params):
         zeros = lambda p: jnp.zeros_like(p)  # noqa: E731
@@ -83,7 +84,6 @@ def keras_adam(learning_rate: LearningRate, b1: float = B1, b2: float = B2,
                               nu=jax.tree_util.tree_map(zeros, params))
 
     def update(grads, state, params=None):
-        del params
         alpha = keras_step_size(learning_rate, state.count, b1, b2)
         both = jax.tree_util.tree_map(lambda g, m, v: keras_moments(g, m, v, b1, b2),
                                       grads, state.mu, state.nu)
@@ -92,17 +92,23 @@ def keras_adam(learning_rate: LearningRate, b1: float = B1, b2: float = B2,
         mu = treedef.unflatten([p[0] for p in pairs])
         nu = treedef.unflatten([p[1] for p in pairs])
         updates = jax.tree_util.tree_map(lambda m, v: -keras_delta(m, v, alpha, eps), mu, nu)
+        if weight_decay:
+            lr = _lr(learning_rate, state.count)
+            updates = jax.tree_util.tree_map(lambda u, p: u - p * weight_decay * lr, updates, params)
         return updates, KerasAdamState(count=state.count + 1, mu=mu, nu=nu)
 
     return optax.GradientTransformation(init, update)
 
 
 def adam(learning_rate: LearningRate, rule: str = "keras", b1: float = B1, b2: float = B2,
-         eps: float = EPS) -> optax.GradientTransformation:
-    """Adam with Keras' constants and Keras' update rule (``rule="keras"``) or optax's."""
+         eps: float = EPS, weight_decay: float = 0.0) -> optax.GradientTransformation:
+    """Adam (AdamW with ``weight_decay``) with Keras' constants and Keras' update rule
+    (``rule="keras"``) or optax's."""
     if rule == "keras":
-        return keras_adam(learning_rate, b1, b2, eps)
+        return keras_adam(learning_rate, b1, b2, eps, weight_decay)
     if rule == "optax":
+        if weight_decay:
+            return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
         return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
     raise ValueError(f"unknown Adam rule {rule!r}; allowed: {', '.join(ADAM_RULES)}")
 
@@ -182,8 +188,12 @@ def batch_rows(tokens: jax.Array, rows: int) -> Tuple[jax.Array, jax.Array]:
     return ids, local
 
 
-def build(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras"):
-    """The run's optimizer: Adam (``rule``), or :class:`LazyEmbeddingAdam` for ``lazy_adam``."""
+def build(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras",
+          clip_norm: float = 0.0, weight_decay: float = 0.0):
+    """The run's optimizer: Adam (``rule``; AdamW with ``weight_decay``; gradients clipped to
+    ``clip_norm`` first), or :class:`LazyEmbeddingAdam` for ``lazy_adam``. With the defaults the
+    state is exactly the plain Adam state (old checkpoints restore into it)."""
     if embedding_optimizer == "lazy_adam":
         return LazyEmbeddingAdam(learning_rate, rule)
-    return adam(learning_rate, rule)
+    tx = adam(learning_rate, rule, weight_decay=weight_decay)
+    return optax.chain(optax.clip_by_global_norm(clip_norm), tx) if clip_norm else tx

@@ -17,7 +17,7 @@ from flax import struct
 from ngjax import distributed
 from ngjax import model as model_lib
 
-INIT, SHUFFLE = 0, 1  # streams folded into the seed's key
+INIT, SHUFFLE, DROPOUT = 0, 1, 2  # streams folded into the seed's key
 
 
 @struct.dataclass
@@ -36,10 +36,10 @@ STATE_AXES = TrainState(step=0, epoch=0, params=0, frozen=None, opt_state=0, rng
 
 
 def create_state(seed, spec: model_lib.ModelSpec, tx, table: Optional[np.ndarray]) -> TrainState:
-    """A fresh state from an int seed (or its PRNG key): Keras init, Adam state, counters at 0."""
+    """A fresh state from an int seed (or its PRNG key): Keras init, Adam state, counters at 0.
+    ``table``: the GloVe table (frozen, or the start of a trainable one), or None for a random one."""
     rng = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
-    params = model_lib.init(jax.random.fold_in(rng, INIT), spec,
-                            None if spec.trainable_embedding else table)
+    params = model_lib.init(jax.random.fold_in(rng, INIT), spec, table)  # None: a random table
     trainable, frozen = model_lib.split_trainable(params, spec)
     return TrainState(step=jnp.zeros((), jnp.int32), epoch=jnp.zeros((), jnp.int32),
                       params=trainable, frozen=frozen, opt_state=tx.init(trainable), rng=rng)
@@ -59,6 +59,12 @@ def replica(state: TrainState, k: int) -> TrainState:
     return state.replace(step=state.step[k], epoch=state.epoch[k], rng=state.rng[k],
                          params=jax.tree_util.tree_map(pick, state.params),
                          opt_state=jax.tree_util.tree_map(pick, state.opt_state))
+
+
+def dropout_key(state: TrainState) -> jax.Array:
+    """The key of this step's dropout masks: a function of (seed, step), so a resumed run draws
+    the same masks as an uninterrupted one."""
+    return jax.random.fold_in(jax.random.fold_in(state.rng, DROPOUT), state.step)
 
 
 def full_params(state: TrainState) -> Dict[str, Any]:

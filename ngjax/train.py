@@ -1,178 +1,30 @@
-"""Training: a pure jit-compiled Adam step, whole epochs as one program, evaluation, the run loop.
+"""The run: ``train_and_evaluate(config, workdir)`` as a sequence of named stages.
 
-``train_step(state, batch) -> (state, metrics)`` is pure; callers jit it (with the state
-donated). ``train_epoch`` runs one epoch as a single compiled program: the epoch's permutation
-is drawn on device from ``fold_in(fold_in(key(seed), SHUFFLE), epoch)``, the full batches run
-in a ``lax.scan`` and the last partial batch (Keras' smaller final batch: 11,314 = 353 * 32 +
-18 gives 354 steps) runs as one more step. ``--loop=step`` runs the same steps one jit call at
-a time, for debugging. Metrics are sums plus a count, normalised once per epoch on the host.
-``train_and_evaluate`` is the run: a sequence of named stages.
+Resolve the config, guard the workdir, load the inputs, write the run's files, restore or create
+the state, place the data, compile (``ngjax.steps``), train epoch by epoch (evaluate, log,
+checkpoint, select on validation, stop early or on a signal), then the summary and the report.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from ngjax import distributed, inputs as inputs_lib, metrics, optim, workdir as workdir_lib
+from ngjax import distributed, inputs as inputs_lib, metrics, selection, workdir as workdir_lib
 from ngjax import model as model_lib
 from ngjax.checkpoint import Checkpoints, restore_from_path
 from ngjax.config import Config
 from ngjax.errors import InterruptedRun, NgjaxError
 from ngjax.interrupt import StopSignal
-from ngjax.state import SHUFFLE, STATE_AXES, TrainState, abstract, epoch_of, full_params, init_state, place, replica
+from ngjax.state import TrainState, abstract, epoch_of, full_params, init_state, place, replica
+from ngjax.steps import Programs, bucket_plans, compile_programs, train_epoch_stepwise
 
 
-# ----------------------------------------------------------------------------- the step
-def train_step(state: TrainState, batch: Tuple[jax.Array, jax.Array], *,
-               spec: model_lib.ModelSpec, tx) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B."""
-    tokens, labels = batch
-    if isinstance(tx, optim.LazyEmbeddingAdam):
-        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx)
-
-    def loss_fn(trainable):
-        logits = model_lib.apply({**state.frozen, **trainable}, tokens, spec)
-        sums, losses = metrics.batch_sums(logits, labels)
-        return jnp.mean(losses), sums
-
-    grads, sums = jax.grad(loss_fn, has_aux=True)(state.params)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    return state.replace(step=state.step + 1, params=params, opt_state=opt_state), sums
-
-
-def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx):
-    """train_step with lazy Adam on the table: the gradient is taken for the batch's rows only."""
-    table = state.params["embedding"]["table"]
-    ids, local = optim.batch_rows(tokens, table.shape[0])
-    rest = optim.without_table(state.params)
-
-    def loss_fn(rest, rows):
-        logits = model_lib.apply({**state.frozen, **rest, "embedding": {"table": rows}}, local, spec)
-        sums, losses = metrics.batch_sums(logits, labels)
-        return jnp.mean(losses), sums
-
-    rows = table.at[ids].get(mode="fill", fill_value=0)
-    (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(rest, rows)
-    updates, dense_state = tx.dense.update(g_rest, state.opt_state["dense"], rest)
-    table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, rows, g_rows)
-    params = {**optax.apply_updates(rest, updates), "embedding": {"table": table}}
-    return state.replace(step=state.step + 1, params=params,
-                         opt_state={"dense": dense_state, "embedding": emb_state}), sums
-
-
-# ----------------------------------------------------------------------------- epochs
-def epoch_permutation(rng: jax.Array, epoch: jax.Array, n: int) -> jax.Array:
-    return jax.random.permutation(jax.random.fold_in(jax.random.fold_in(rng, SHUFFLE), epoch), n)
-
-
-def epoch_batches(n: int, batch_size: int) -> Tuple[int, int]:
-    """(full batches, size of the last partial batch or 0)."""
-    return n // batch_size, n % batch_size
-
-
-def _constrain(a: jax.Array, sharding) -> jax.Array:
-    return a if sharding is None else jax.lax.with_sharding_constraint(a, sharding)
-
-
-def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx, batch_size: int,
-                batch_sharding=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One epoch as one program. x: int32[N, T], y: int32[N] (on device).
-
-    Only what changes (params, Adam state, step) is carried through the scan; the frozen table
-    is a loop constant, so the loop never copies it. With ``batch_sharding`` (data parallel) each
-    full batch is split over the mesh's ``data`` axis; the last partial batch is not split.
-    """
-    n = x.shape[0]
-    full, rest = epoch_batches(n, batch_size)
-    perm = epoch_permutation(state.rng, state.epoch, n)
-    frozen = state.frozen
-
-    def body(carry, idx):
-        params, opt_state, step, acc = carry
-        st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
-        batch = (_constrain(x[idx], sharding), _constrain(y[idx], sharding))
-        st, sums = train_step(st, batch, spec=spec, tx=tx)
-        return (st.params, st.opt_state, st.step, metrics.add(acc, sums)), None
-
-    carry = (state.params, state.opt_state, state.step, metrics.zero_sums())
-    if full:
-        sharding = batch_sharding
-        carry, _ = jax.lax.scan(body, carry, perm[: full * batch_size].reshape(full, batch_size))
-    if rest:
-        sharding = None
-        carry, _ = body(carry, perm[full * batch_size:])
-    params, opt_state, step, acc = carry
-    return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
-
-
-def train_epoch_stepwise(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
-                         batch_size: int, jit_step=None):
-    """The same epoch, one jitted step per batch (host loop): for debugging and tests."""
-    n = x.shape[0]
-    perm = np.asarray(jax.jit(epoch_permutation, static_argnums=2)(state.rng, state.epoch, n))
-    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx),
-                                   donate_argnums=0)
-    acc = None
-    for start in range(0, n, batch_size):
-        idx = perm[start:start + batch_size]
-        state, sums = jit_step(state, (x[idx], y[idx]))
-        acc = sums if acc is None else metrics.add(acc, sums)
-    return state.replace(epoch=state.epoch + 1), acc
-
-
-def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
-             batch_sharding=None) -> Dict[str, jax.Array]:
-    """Summed loss/correct/count over x: int32[N, T] in chunks of batch_size (one program)."""
-    n = x.shape[0]
-    chunks = -(-n // batch_size)
-    pad = chunks * batch_size - n
-    xp = jnp.pad(x, ((0, pad), (0, 0))).reshape(chunks, batch_size, -1)
-    yp = jnp.pad(y, (0, pad)).reshape(chunks, batch_size)
-    wp = (jnp.arange(chunks * batch_size) < n).astype(jnp.float32).reshape(chunks, batch_size)
-
-    def chunk(args):
-        xc, yc, wc = (_constrain(a, batch_sharding) for a in args)
-        return metrics.batch_sums(model_lib.apply(params, xc, spec), yc, wc)[0]
-
-    per = jax.lax.map(chunk, (xp, yp, wp))
-    return jax.tree_util.tree_map(jnp.sum, per)
-
-
-@dataclasses.dataclass
-class Programs:
-    """The compiled functions of a run: ``epoch(state, x, y)``, ``step(state, batch)`` (for
-    --loop=step) and ``evaluate(params, x, y)``; vmapped over replicas with --seeds=K."""
-
-    epoch: Callable
-    step: Callable
-    evaluate: Callable
-
-
-def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding) -> Programs:
-    epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
-                                 batch_sharding=batch_sharding)
-    eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size,
-                                batch_sharding=batch_sharding)
-    if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
-        epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
-        param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
-        eval_fn = jax.vmap(eval_fn, in_axes=(param_axes, None, None))
-    return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
-                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx), donate_argnums=0),
-                    evaluate=jax.jit(eval_fn))
-
-
-# ----------------------------------------------------------------------------- the run
 def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = None,
                        restore_from: Optional[str] = None, report: bool = True) -> dict:
     """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict."""
@@ -183,24 +35,58 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     run = inputs_lib.load_inputs(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir
     say = _printer()
     _open_workdir(workdir, run, say)
-    ckpts = Checkpoints(workdir_lib.path(workdir, workdir_lib.CHECKPOINTS), cfg.keep_checkpoints)
-    state, history = _initial_state(run, mesh, ckpts, restore_from, say)
+    ckpts = _Saves(workdir, cfg, has_val=run.data.x_val is not None)
+    state, history = _initial_state(run, mesh, ckpts.latest, restore_from, say)
     if distributed.is_main():
         workdir_lib.write_metrics(workdir, history)
     splits, batch_sharding = _place_data(run.data, mesh, cfg.shard, say)
-    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding)
+    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg))
     with StopSignal() as stop:
         state = _train_epochs(run, state, history, splits, programs, ckpts, workdir, stop, say)
-    ckpts.close()
     if stop.signum is not None:
+        ckpts.close()
         raise InterruptedRun(f"interrupted by {stop.name} after epoch {epoch_of(state)}; checkpoint "
                              "saved. Run the same command to resume")
+    state = ckpts.selected_state(state, history)
+    ckpts.close()
     summary = _summary(run, history, time.perf_counter() - t_start)
     if distributed.is_main():
         workdir_lib.write_summary(workdir, summary)
     if report and history:
         _report(workdir, run, state, history, say)
     return summary
+
+
+class _Saves:
+    """The run's checkpoints: the latest (every --checkpoint_every epochs, the last, on a signal)
+    and, with a validation split, the best epoch by --monitor in checkpoints_best/."""
+
+    def __init__(self, workdir: str, cfg: Config, has_val: bool):
+        self.cfg = cfg
+        self.latest = Checkpoints(workdir_lib.path(workdir, workdir_lib.CHECKPOINTS), cfg.keep_checkpoints)
+        self.best = Checkpoints(workdir_lib.path(workdir, workdir_lib.BEST_CHECKPOINTS), 1) if has_val else None
+
+    def after_epoch(self, state, history: list, force: bool) -> None:
+        meta = {"history": history, "config": json.loads(self.cfg.to_json())}
+        epoch = history[-1]["epoch"]
+        if force or epoch % self.cfg.checkpoint_every == 0:
+            self.latest.save(epoch, state, meta, force=True)
+        if self.best is not None and selection.is_new_best(history, self.cfg.monitor):
+            self.best.save(epoch, state, meta, force=True)
+
+    def selected_state(self, state, history: list):
+        """The state the run reports: the best validation epoch's, or the last one's."""
+        best = selection.best_epoch(history, self.cfg.monitor) if self.best is not None else None
+        if best is None or best == epoch_of(state):
+            return state
+        self.best.wait()
+        got = self.best.restore_latest_good(abstract(state))
+        return state if got is None else got[1]
+
+    def close(self) -> None:
+        self.latest.close()
+        if self.best is not None:
+            self.best.close()
 
 
 def _printer() -> Callable:
@@ -245,14 +131,16 @@ def _place_data(ds, mesh, shard: str, say):
     return splits, batch_sharding
 
 
-def _train_epochs(run, state, history, splits, programs: Programs, ckpts, workdir, stop, say):
-    """Epochs from the state's to --epochs: train, check the loss, evaluate, log, checkpoint.
-    ``history`` grows in place; returns the last state (early on a stop signal, saved)."""
+def _train_epochs(run, state, history, splits, programs: Programs, saves: "_Saves", workdir, stop, say):
+    """Epochs from the state's to --epochs (or an early stop): train, check the loss, evaluate,
+    log, checkpoint. ``history`` grows in place; returns the last state (saved)."""
     cfg = run.cfg
     start = epoch_of(state)
-    if start >= cfg.epochs:
-        say(f"Nothing to do: {start} epochs done, --epochs={cfg.epochs}. Pass a larger "
-            "--epochs to continue training.", flush=True)
+    if start >= cfg.epochs or (history and selection.stop_due(history, cfg.monitor, cfg.early_stopping)):
+        say(f"Nothing to do: {start} epochs done, --epochs={cfg.epochs}"
+            + (", stopped early" if start < cfg.epochs else "") + ". Pass a larger --epochs (or "
+            "--early_stopping) to continue training.", flush=True)
+        return state
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         if cfg.loop == "epoch":
@@ -262,11 +150,8 @@ def _train_epochs(run, state, history, splits, programs: Programs, ckpts, workdi
                                                batch_size=cfg.batch_size, jit_step=programs.step)
         row = {"epoch": epoch + 1}
         metrics.add_to_row(row, metrics.split_metrics(sums, "train"))
-        _stop_if_not_finite(row, epoch, ckpts)
-        params = full_params(state)
-        for split in ("val", "test"):
-            if split in splits:
-                metrics.add_to_row(row, metrics.split_metrics(programs.evaluate(params, *splits[split]), split))
+        _stop_if_not_finite(row, epoch, saves.latest)
+        _evaluate_into(row, full_params(state), splits, programs)
         if cfg.seeds > 1:
             row["per_seed"]["seed"] = list(range(cfg.seed, cfg.seed + cfg.seeds))
         row["epoch_seconds"] = time.perf_counter() - t0
@@ -274,11 +159,24 @@ def _train_epochs(run, state, history, splits, programs: Programs, ckpts, workdi
         say(metrics.epoch_line(epoch + 1, cfg.epochs, row), flush=True)
         if distributed.is_main():
             workdir_lib.append_metrics(workdir, row)
-        if stop.signum is not None or epoch + 1 == cfg.epochs or (epoch + 1) % cfg.checkpoint_every == 0:
-            ckpts.save(epoch + 1, state, {"history": history, "config": json.loads(cfg.to_json())}, force=True)
-        if stop.signum is not None:
+        early = selection.stop_due(history, cfg.monitor, cfg.early_stopping)
+        saves.after_epoch(state, history, force=stop.signum is not None or epoch + 1 == cfg.epochs or early)
+        if early:
+            say(f"Early stopping: {cfg.monitor} has not improved for {cfg.early_stopping} epochs "
+                f"(best: epoch {selection.best_epoch(history, cfg.monitor)})", flush=True)
+        if stop.signum is not None or early:
             break
     return state
+
+
+def _evaluate_into(row: dict, params, splits, programs: Programs) -> None:
+    """Validation (if any) and test metrics, and the replicas' ensemble with --seeds=K."""
+    for split in ("val", "test"):
+        if split in splits:
+            metrics.add_to_row(row, metrics.split_metrics(programs.evaluate[split](params, *splits[split]), split))
+            if split in programs.ensemble:
+                sums = programs.ensemble[split](params, *splits[split])
+                metrics.add_to_row(row, metrics.split_metrics(sums, f"{split}_ensemble"))
 
 
 def _stop_if_not_finite(row: dict, epoch: int, ckpts: Checkpoints) -> None:
@@ -294,7 +192,14 @@ def _stop_if_not_finite(row: dict, epoch: int, ckpts: Checkpoints) -> None:
 
 
 def _summary(run: inputs_lib.RunInputs, history: list, wall: float) -> dict:
-    return metrics.run_summary(model_lib.keras_param_counts(run.spec, run.keras_rows), history, {
+    cfg = run.cfg
+    extra = {}
+    selected = selection.selected_row(history, cfg.monitor)
+    if selected is not None:
+        extra["selected"] = {"by": cfg.monitor, **selected}
+    if history and cfg.early_stopping and selection.stop_due(history, cfg.monitor, cfg.early_stopping):
+        extra["stopped_early"] = history[-1]["epoch"]
+    return metrics.run_summary(model_lib.keras_param_counts(run.spec, run.keras_rows), history, {**extra,
         "vocab_size": run.keras_rows - 1,
         "train_examples": int(run.data.x_train.shape[0]),
         "test_examples": int(run.data.x_test.shape[0]),

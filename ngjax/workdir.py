@@ -25,6 +25,7 @@ SUMMARY_FILE = "summary.json"
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CHECKPOINTS = "checkpoints"
+BEST_CHECKPOINTS = "checkpoints_best"  # the best validation epoch (ngjax.selection)
 
 
 def path(workdir: str, name: str) -> str:
@@ -114,7 +115,8 @@ class Run:
 
 
 def load_run(workdir: str) -> Run:
-    """A finished run's config, tokenizer, group names and latest params (replica 0 of --seeds)."""
+    """A finished run's config, tokenizer, group names and params (replica 0 of --seeds): those of
+    its best validation epoch when it has a validation split, else of its latest checkpoint."""
     import jax
     import numpy as np
 
@@ -130,9 +132,10 @@ def load_run(workdir: str) -> Run:
     rows = min(tokenizer.vocab_size + 1, cfg.num_words)
     spec = inputs.spec_for(cfg, rows, len(names))
     tx = inputs.optimizer_for(cfg)
-    table = None if spec.trainable_embedding else np.zeros((rows, cfg.embed_dim), np.float32)
+    table = np.zeros((rows, cfg.embed_dim), np.float32) if cfg.embeddings == "glove" else None
     abstract = jax.eval_shape(lambda: state_lib.init_state(cfg.seed, cfg.seeds, spec, tx, table))
-    ckdir = path(workdir, CHECKPOINTS)
+    best = path(workdir, BEST_CHECKPOINTS)  # with a validation split the run reports its best epoch
+    ckdir = best if os.path.isdir(best) and any(n.isdigit() for n in os.listdir(best)) else path(workdir, CHECKPOINTS)
     got = Checkpoints(ckdir, read_only=True).restore_latest_good(abstract) if os.path.isdir(ckdir) else None
     if got is None:
         raise NgjaxError(f"--workdir={workdir}: no finished checkpoint yet (training has not completed "

@@ -12,10 +12,10 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from ngjax import model
-from ngjax import train
 from ngjax import distributed
 from ngjax import state as state_lib
 from ngjax import optim
+from ngjax import steps
 
 assert len(jax.devices()) == 4, jax.devices()
 spec = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)
@@ -33,16 +33,16 @@ def maxdiff(a, b):
 
 # data parallel: batches split over 4 devices vs one device
 single = state_lib.create_state(0, spec, tx, table)
-ref, _ = jax.jit(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16))(single, x, y)
+ref, _ = jax.jit(functools.partial(steps.train_epoch, spec=spec, tx=tx, batch_size=16))(single, x, y)
 sharded_state = state_lib.place(state_lib.create_state(0, spec, tx, table), mesh, "data", False)
-fn = jax.jit(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16,
+fn = jax.jit(functools.partial(steps.train_epoch, spec=spec, tx=tx, batch_size=16,
                                batch_sharding=NamedSharding(mesh, P("data"))))
 hlo = fn.lower(sharded_state, x, y).compile().as_text()
 dp, _ = fn(sharded_state, x, y)
 
 # seeds: 4 replicas split over the devices vs on one device
 many = state_lib.init_state(0, 4, spec, tx, table)
-vfn = jax.jit(jax.vmap(functools.partial(train.train_epoch, spec=spec, tx=tx, batch_size=16),
+vfn = jax.jit(jax.vmap(functools.partial(steps.train_epoch, spec=spec, tx=tx, batch_size=16),
                        in_axes=(state_lib.STATE_AXES, None, None), out_axes=(state_lib.STATE_AXES, 0)))
 unsplit, _ = vfn(many, x, y)
 split_state = state_lib.place(state_lib.init_state(0, 4, spec, tx, table), mesh, "seeds", True)

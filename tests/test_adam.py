@@ -17,6 +17,7 @@ from ngjax import train
 from ngjax.config import Config, ConfigError, validate
 from ngjax.errors import NgjaxError
 from ngjax import state as state_lib
+from ngjax import steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,9 +39,9 @@ def numpy_keras_adam(params, grads_per_step, lr, b1=0.9, b2=0.999, eps=1e-7):
     return p
 
 
-def _grads(steps, shapes, scale, seed=0):
+def _grads(n_steps, shapes, scale, seed=0):
     rng = np.random.default_rng(seed)
-    return [[(scale * rng.normal(size=s)).astype(np.float32) for s in shapes] for _ in range(steps)]
+    return [[(scale * rng.normal(size=s)).astype(np.float32) for s in shapes] for _ in range(n_steps)]
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e-6])
@@ -161,12 +162,12 @@ def _keras_model(keras, spec, seq_len, params, lr):
 def test_steps_agree_with_keras3(cell, trainable):
     keras = _keras()
     spec = model.ModelSpec(cell, rows=40, embed_dim=6, hidden_size=5, num_classes=4, trainable_embedding=trainable)
-    seq_len, steps, lr = 7, 25, 1e-3
+    seq_len, n_steps, lr = 7, 25, 1e-3
     rng = np.random.default_rng(3)
     table = rng.normal(scale=0.5, size=(spec.rows, spec.embed_dim)).astype(np.float32)
     table[0] = 0
     batches = []
-    for _ in range(steps):
+    for _ in range(n_steps):
         x = rng.integers(0, spec.rows, (8, seq_len)).astype(np.int32)
         y = rng.integers(0, spec.num_classes, 8).astype(np.int32)
         batches.append((x, y))
@@ -177,7 +178,7 @@ def test_steps_agree_with_keras3(cell, trainable):
         if trainable:  # the same starting table for both frameworks
             state = state.replace(params={**state.params, "embedding": {"table": jnp.asarray(table)}})
         start = {**state.frozen, **state.params}
-        step = jax.jit(functools.partial(train.train_step, spec=spec, tx=tx))
+        step = jax.jit(functools.partial(steps.train_step, spec=spec, tx=tx))
         losses = []
         for x, y in batches:
             state, sums = step(state, (jnp.asarray(x), jnp.asarray(y)))

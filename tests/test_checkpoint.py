@@ -21,10 +21,18 @@ from ngjax import state as state_lib
 from ngjax import optim
 
 
-def _args(corpus_dir, glove8, workdir, cache, epochs):
+def _args(corpus_dir, glove8, workdir, cache, epochs, extra=()):
     return [f"--data_dir={corpus_dir}", f"--glove_path={glove8}", f"--workdir={workdir}",
             f"--cache_dir={cache}", f"--epochs={epochs}", "--seq_len=20", "--batch_size=8",
-            "--keep_checkpoints=2"]
+            "--keep_checkpoints=2", *extra]
+
+
+# the model space of a long-document run: every random draw (dropout) and every schedule must
+# come back the same after a kill
+BEYOND = ["--cell=gru", "--bidirectional", "--pool=max", "--dropout=0.5", "--embed_dropout=0.2",
+          "--finetune_embedding", "--length_buckets=2", "--clip_norm=1", "--lr_schedule=warmup_cosine",
+          "--warmup_epochs=1", "--weight_decay=0.01", "--padding=post", "--truncating=post",
+          "--val_fraction=0.2"]
 
 
 def _final_arrays(workdir):
@@ -55,20 +63,21 @@ def _spawn(args):
     return start_module("ngjax.main", *args)
 
 
-def test_kill9_then_resume_equals_straight_run(corpus_dir, glove8, tmp_path):
+@pytest.mark.parametrize("extra", [[], BEYOND], ids=["seed", "beyond"])
+def test_kill9_then_resume_equals_straight_run(corpus_dir, glove8, tmp_path, extra):
     epochs = 16
     straight, broken, cache = tmp_path / "straight", tmp_path / "broken", tmp_path / "cache"
-    r = run_main(*_args(corpus_dir, glove8, straight, cache, epochs))
+    r = run_main(*_args(corpus_dir, glove8, straight, cache, epochs, extra))
     assert r.returncode == 0, r.stderr[-2000:]
 
-    proc = _spawn(_args(corpus_dir, glove8, broken, cache, epochs))
+    proc = _spawn(_args(corpus_dir, glove8, broken, cache, epochs, extra))
     _wait_rows(broken, 3, proc)
     proc.send_signal(signal.SIGKILL)  # no handler runs: a preempted machine
     proc.wait()
     n_before = sum(1 for _ in open(broken / "metrics.jsonl"))
     assert n_before < epochs, "the run finished before it could be killed"
 
-    r = run_main(*_args(corpus_dir, glove8, broken, cache, epochs))
+    r = run_main(*_args(corpus_dir, glove8, broken, cache, epochs, extra))
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Restored checkpoint of epoch" in r.stdout
     step_a, a = _final_arrays(straight)

@@ -9,7 +9,7 @@ from conftest import ALL_WORDS, run_main, write_glove
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--cell=gru"], "--cell='gru': allowed values are lstm, rnn"),
+    (["--cell=transformer"], "--cell='transformer': allowed values are lstm, gru, rnn"),
     (["--seq_len=0"], "--seq_len=0: must be a positive integer"),
     (["--batch_size=-3"], "--batch_size=-3: must be a positive integer"),
     (["--embeddings=word2vec"], "--embeddings='word2vec': allowed values are glove, random"),

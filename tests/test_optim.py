@@ -14,6 +14,7 @@ from ngjax import optim
 from ngjax import train
 from ngjax.config import Config, ConfigError, validate
 from ngjax import state as state_lib
+from ngjax import steps
 
 SPEC = model.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=5, num_classes=3, trainable_embedding=True)
 
@@ -25,7 +26,7 @@ def _states(lr=1e-2, rule="keras"):
 
 
 def _step(tx):
-    return jax.jit(functools.partial(train.train_step, spec=SPEC, tx=tx))
+    return jax.jit(functools.partial(steps.train_step, spec=SPEC, tx=tx))
 
 
 def _all_rows_batch(seed):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ngjax import model
-from ngjax import train
 from ngjax import state as state_lib
 from ngjax import optim
 from ngjax import metrics
+from ngjax import steps
 
 SPEC = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)
 
@@ -38,7 +38,7 @@ def test_one_jitted_step_changes_every_trainable_param_and_no_frozen(trainable):
     state, tx = _state(spec)
     before = jax.device_get(state)
     x, y = _data()
-    step = jax.jit(functools.partial(train.train_step, spec=spec, tx=tx), donate_argnums=0)
+    step = jax.jit(functools.partial(steps.train_step, spec=spec, tx=tx), donate_argnums=0)
     after, sums = step(state, (x[:32], y[:32]))
     assert int(after.step) == 1 and float(sums["count"]) == 32
     for path, (a, b) in zip(jax.tree_util.tree_leaves_with_path(before.params),
@@ -61,13 +61,13 @@ def test_one_jitted_step_changes_every_trainable_param_and_no_frozen(trainable):
 def test_loss_falls_on_a_learnable_task():
     state, tx = _state()
     x, y = _data()
-    epoch = jax.jit(functools.partial(train.train_epoch, spec=SPEC, tx=tx, batch_size=16), donate_argnums=0)
+    epoch = jax.jit(functools.partial(steps.train_epoch, spec=SPEC, tx=tx, batch_size=16), donate_argnums=0)
     losses = []
     for _ in range(15):
         state, sums = epoch(state, x, y)
         losses.append(metrics.split_metrics(sums, "train")["train_loss"])
     assert losses[-1] < 0.5 * losses[0]
-    ev = metrics.split_metrics(train.evaluate({**state.frozen, **state.params}, x, y, spec=SPEC, batch_size=32), "test")
+    ev = metrics.split_metrics(steps.evaluate({**state.frozen, **state.params}, x, y, spec=SPEC, batch_size=32), "test")
     assert ev["test_accuracy"] > 0.9
 
 
@@ -75,10 +75,10 @@ def test_epoch_program_equals_step_loop_with_keras_last_batch():
     x, y = _data(n=70)  # 70 = 4 * 16 + 6: a smaller last batch, as Keras does
     s1, tx = _state()
     s2, _ = _state()
-    fast = jax.jit(functools.partial(train.train_epoch, spec=SPEC, tx=tx, batch_size=16))
+    fast = jax.jit(functools.partial(steps.train_epoch, spec=SPEC, tx=tx, batch_size=16))
     for _ in range(2):
         s1, m1 = fast(s1, x, y)
-        s2, m2 = train.train_epoch_stepwise(s2, x, y, spec=SPEC, tx=tx, batch_size=16)
+        s2, m2 = steps.train_epoch_stepwise(s2, x, y, spec=SPEC, tx=tx, batch_size=16)
     assert int(s1.step) == int(s2.step) == 10 and int(s1.epoch) == 2
     assert float(m1["count"]) == float(m2["count"]) == 70
     for a, b in zip(jax.tree_util.tree_leaves(s1.params), jax.tree_util.tree_leaves(s2.params)):
@@ -88,9 +88,9 @@ def test_epoch_program_equals_step_loop_with_keras_last_batch():
 
 def test_epochs_draw_different_permutations_from_seed_and_epoch():
     key = jax.random.PRNGKey(0)
-    p0, p1 = (np.asarray(train.epoch_permutation(key, e, 50)) for e in (0, 1))
+    p0, p1 = (np.asarray(steps.epoch_permutation(key, e, 50)) for e in (0, 1))
     assert sorted(p0) == list(range(50)) and not np.array_equal(p0, p1)
-    np.testing.assert_array_equal(p0, train.epoch_permutation(key, 0, 50))
+    np.testing.assert_array_equal(p0, steps.epoch_permutation(key, 0, 50))
 
 
 def test_epoch_program_is_traced_once():
@@ -100,7 +100,7 @@ def test_epoch_program_is_traced_once():
 
     def counted(*a, **k):
         traces.append(1)
-        return train.train_epoch(*a, **k)
+        return steps.train_epoch(*a, **k)
 
     epoch = jax.jit(functools.partial(counted, spec=SPEC, tx=tx, batch_size=16), donate_argnums=0)
     for _ in range(3):
@@ -112,7 +112,7 @@ def test_evaluate_handles_ragged_last_chunk():
     state, _ = _state()
     x, y = _data(n=70)
     params = {**state.frozen, **state.params}
-    a = metrics.split_metrics(train.evaluate(params, x, y, spec=SPEC, batch_size=32), "t")
-    b = metrics.split_metrics(train.evaluate(params, x, y, spec=SPEC, batch_size=70), "t")
+    a = metrics.split_metrics(steps.evaluate(params, x, y, spec=SPEC, batch_size=32), "t")
+    b = metrics.split_metrics(steps.evaluate(params, x, y, spec=SPEC, batch_size=70), "t")
     assert a["t_loss"] == pytest.approx(b["t_loss"], rel=1e-5)
     assert a["t_accuracy"] == pytest.approx(b["t_accuracy"])
