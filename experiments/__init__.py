@@ -3,14 +3,14 @@ of Config fields), the drivers that run tables of them (``experiments/*.py``), a
 (``experiments/results/``).
 
 Use a variant with ``python -m ngjax.main --experiment=<name>``; flags on the command line override
-it. Families: ``seed`` (the seed study's six variants). Adding a variant is one file in a family
+it. Families: ``seed`` (the seed study's six variants), ``beyond`` (the ladder past it). Adding a variant is one file in a family
 folder; adding a family is a folder with an ``__init__.py``.
 """
 
 import os
 import pkgutil
 
-FAMILIES = ("seed",)
+FAMILIES = ("seed", "beyond")
 
 
 def _variant_files():

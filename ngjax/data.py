@@ -72,7 +72,7 @@ def _unflatten(flat: np.ndarray, offsets: np.ndarray) -> List[np.ndarray]:
     return [flat[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def _split_indices(labels: np.ndarray, fraction: float, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+def split_indices(labels: np.ndarray, fraction: float, seed: int) -> Tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))
@@ -93,7 +93,7 @@ def _tokenize(cfg: Config) -> dict:
     train_texts, y_train = corpus.texts["train"], corpus.labels["train"]
     parts = {}
     if cfg.val_fraction > 0:
-        tr, va = _split_indices(y_train, cfg.val_fraction, cfg.val_seed)
+        tr, va = split_indices(y_train, cfg.val_fraction, cfg.val_seed)
         val_texts = [train_texts[i] for i in va]
         train_texts = [train_texts[i] for i in tr]
         parts["val"] = (val_texts, y_train[va])

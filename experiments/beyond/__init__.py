@@ -1,0 +1,36 @@
+"""Beyond the seed: the ablation ladder from the seed's best model to the strongest recurrent
+classifier ngjax trains on 20 Newsgroups (bydate split, headers kept, as the seed).
+
+Each ``beyond_*.py`` defines ``CONFIG``; every step adds one change to the step before it. All
+select epochs on a validation split carved from train (``val_fraction=0.1``, ``val_seed=0``) and
+report the test accuracy of the best validation epoch; ``python -m experiments.ladder`` runs the
+ladder with K seeds per step and writes experiments/results/beyond.md.
+"""
+
+# The ladder, in order: (name, what the step adds)
+LADDER = [
+    ("beyond_seed", "the seed's best model (LSTM(30), seq 100, frozen GloVe, pre-truncation)"),
+    ("beyond_post", "post-truncation: keep the From/Subject/Organization headers at the top"),
+    ("beyond_seq256", "256 tokens instead of 100"),
+    ("beyond_finetune", "GloVe fine-tuned (a trainable table started from the vectors)"),
+    ("beyond_gru64", "GRU(64) in place of LSTM(30)"),
+    ("beyond_bigru", "bidirectional"),
+    ("beyond_maxpool", "global max pooling over the real tokens instead of the last state"),
+    ("beyond_dropout", "word dropout 0.25 and dropout 0.5 before the head"),
+    ("beyond_best", "60k words, 400 tokens, lr 2e-3 with clipping, batch 64, length buckets"),
+]
+
+# Published reference points (test accuracy, 20NG bydate unless noted).
+REFERENCES = [
+    ("TextGCN paper (Yao et al. 2019), LSTM", 0.6571),
+    ("TextGCN paper, LSTM with pretrained vectors", 0.7543),
+    ("TextGCN paper, Bi-LSTM", 0.7318),
+    ("TextGCN paper, fastText", 0.7938),
+    ("TextGCN paper, SWEM", 0.8516),
+    ("TextGCN paper, TextGCN", 0.8634),
+    ("Johnson & Zhang 2016, one-hot BiLSTM with region max pooling", 0.8668),
+    ("The seed's best (Keras, LSTM seq 100, GloVe 100d)", 0.6730),
+]
+
+# What every step shares: selection on validation only, early stopping on it.
+PROTOCOL = dict(val_fraction=0.1, val_seed=0, monitor="val_accuracy")
