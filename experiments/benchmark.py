@@ -17,7 +17,6 @@ README, Design); for the trainable embedding this is part of why ngjax is faster
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
@@ -28,6 +27,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
+from experiments import drivers
 from ngjax import state as state_lib
 from ngjax import inputs
 from ngjax import steps
@@ -265,7 +265,7 @@ def main(argv):
                      f"{cache['warm']:.2f} s warm (second launch).")
     if any(name in PEERS_FROM for name in FLAGS.variants):
         lines.append("\nbigru256 / bilstm256: trainable 50-d table (20k rows), Bidirectional GRU(64) / LSTM(64) "
-                     "over 256 post-truncated tokens, global max pool, dropout 0.5, Dense(20), batch 64 (176 "
+                     "over 256 post-truncated tokens, global max pool, dropout 0.5, Dense(20), batch 64 (177 "
                      "steps). ngjax masks padding; Keras and PyTorch do not. The *_buckets rows run the same "
                      "ngjax model with --length_buckets=8 against the peer times of the row named in brackets.")
     if "random_emb_lazy" in FLAGS.variants:
@@ -277,10 +277,7 @@ def main(argv):
           f"Command: `python -m experiments.benchmark {' '.join(sys.argv[1:])}`\n\n"
           + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n\n" + "\n".join(lines) + "\n")
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out + ".md", "w") as f:
-        f.write(md)
-    with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"env": env, "results": results, "compile_cache": cache}, f, indent=2)
+    drivers.write_results(FLAGS.out, md, {"env": env, "results": results, "compile_cache": cache})
     print(md)
     return 0
 

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 from absl import app, flags, logging
+from ngjax import files
 from ngjax import state as state_lib
 from ngjax import optim
 from ngjax import cells
@@ -148,9 +149,7 @@ def main(argv):
           f"Command: `python -m experiments.cpu_bounds {' '.join(sys.argv[1:])}`\n\n"
           f"date: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, jax {jax.__version__}, "
           f"device {jax.devices()[0].platform}, best of {FLAGS.repeats} warm epochs\n\n" + "\n".join(lines) + "\n")
-    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out + ".md", "w") as f:
-        f.write(md)
+    files.atomic_write(FLAGS.out + ".md", md)
     print(md)
     return 0
 

@@ -26,7 +26,6 @@ from absl import app, flags, logging
 
 from experiments import drivers, load
 from experiments.beyond import LADDER, REFERENCES
-from experiments.seed_table import resolve_workers, run_variants
 from ngjax import files
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
@@ -141,17 +140,11 @@ def plot(rows, svm, path: str) -> None:
 
 
 def main(argv):
-    try:
-        jobs = make_jobs(FLAGS.variants, FLAGS.seeds)
-        workers = resolve_workers(FLAGS.workers, len(jobs))
-    except NgjaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     t0 = time.time()
-    error = run_variants(jobs, workers, FLAGS.cache_dir)
-    if error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
+                                            FLAGS.cache_dir)
+    if code:
+        return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     cfg = jobs[0][1]
     svm = svm_baseline(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None

@@ -22,7 +22,6 @@ from absl import app, flags, logging
 from experiments import drivers, seed_table
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS
 from ngjax import files
-from ngjax.errors import NgjaxError
 
 if __name__ == "__main__":
     drivers.define_common_flags("runs/seed", "experiments/results/seed_runs")
@@ -57,16 +56,10 @@ def _row(name: str, workdir: str) -> dict:
 
 def main(argv):
     t0 = time.time()
-    try:
-        jobs = seed_table.make_jobs(seed_table.variant_names(SEED_VARIANTS), seeds=1)
-        workers = seed_table.resolve_workers(FLAGS.workers, len(jobs))
-    except NgjaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    error = seed_table.run_variants(jobs, workers, FLAGS.cache_dir)
-    if error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    jobs, _, code = drivers.train_all(lambda: seed_table.make_jobs(seed_table.variant_names(SEED_VARIANTS), seeds=1),
+                                      FLAGS.workers, FLAGS.cache_dir)
+    if code:
+        return code
     rows = [_row(name, workdir) for name, _, workdir in jobs]
     md = table(rows)
     for kind in ("curves", "confusion"):  # the README shows experiment 1's report figures

@@ -114,82 +114,6 @@ def plot(rows, path: str) -> None:
     plt.close(fig)
 
 
-# Relative cost of a variant (longest first keeps N workers evenly busy): the recurrence is
-# sequential in seq_len, and a trainable embedding adds a dense Adam update of its table.
-def _cost(cfg) -> float:
-    return cfg.seq_len * (2.5 if cfg.embeddings == "random" else 1.0) * (0.5 if cfg.cell == "rnn" else 1.0)
-
-
-def resolve_workers(value: str, jobs: int) -> int:
-    """--workers: a positive number, or auto = CPU cores without an accelerator plugin, else 1."""
-    import importlib.util
-
-    if value == "auto":
-        accel = any(importlib.util.find_spec(m) for m in
-                    ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin", "libtpu"))
-        n = 1 if accel else (os.cpu_count() or 1)
-    else:
-        try:
-            n = int(value)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise NgjaxError(f"--workers={value!r} must be a positive number or auto")
-    return max(1, min(n, jobs))
-
-
-def _train_logged(cfg, workdir: str, cache_dir) -> Optional[str]:
-    """One variant in a worker process, its output in WORKDIR/train.log; an error as text."""
-    import contextlib
-
-    from ngjax import train
-
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "train.log"), "a", buffering=1) as log, \
-            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        logging.set_verbosity(logging.WARNING)
-        try:
-            train.train_and_evaluate(cfg, workdir, cache_dir)
-        except NgjaxError as e:
-            return str(e)
-    return None
-
-
-def run_variants(jobs, workers: int, cache_dir) -> Optional[str]:
-    """Train [(name, cfg, workdir)]; the first error as 'name: message', else None."""
-    from ngjax import train
-
-    if workers == 1:
-        for name, cfg, workdir in jobs:
-            print(f"=== {name}: {cfg.seeds} seeds x {cfg.epochs} epochs -> {workdir}", flush=True)
-            try:
-                train.train_and_evaluate(cfg, workdir, cache_dir)
-            except NgjaxError as e:
-                return f"{name}: {e}"
-        return None
-    import concurrent.futures as cf
-    import multiprocessing
-
-    jobs = sorted(jobs, key=lambda j: -_cost(j[1]))
-    error = None
-    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {}
-        for name, cfg, workdir in jobs:
-            running[pool.submit(_train_logged, cfg, workdir, cache_dir)] = (name, time.time())
-            print(f"=== {name}: {cfg.seeds} seeds x {cfg.epochs} epochs -> {workdir} "
-                  f"(queued; log: {os.path.join(workdir, 'train.log')})", flush=True)
-        for fut in cf.as_completed(running):
-            name, t0 = running[fut]
-            msg = fut.result()
-            print(f"=== {name}: {'failed: ' + msg if msg else 'done'} ({time.time() - t0:.0f} s since queued)",
-                  flush=True)
-            if msg and error is None:
-                error = f"{name}: {msg}"
-                for other in running:
-                    other.cancel()
-    return error
-
-
 def make_jobs(names, seeds: int):
     """[(name, Config, workdir)] of the seed variants ``names`` under --runs_dir; ConfigError or
     an exit-2 message for unknown names."""
@@ -207,17 +131,11 @@ def variant_names(requested) -> list:
 
 
 def main(argv):
-    try:
-        jobs = make_jobs(variant_names(FLAGS.variants), FLAGS.seeds)
-        workers = resolve_workers(FLAGS.workers, len(jobs))
-    except NgjaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     t0 = time.time()
-    error = run_variants(jobs, workers, FLAGS.cache_dir)
-    if error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    jobs, workers, code = drivers.train_all(lambda: make_jobs(variant_names(FLAGS.variants), FLAGS.seeds),
+                                            FLAGS.workers, FLAGS.cache_dir)
+    if code:
+        return code
     rows = [_row(name, workdir) for name, _, workdir in jobs]
     keras_ref = read_keras_reference(FLAGS.keras_reference)
     for r in rows:

@@ -18,6 +18,7 @@ from typing import List, Sequence
 
 import numpy as np
 
+from ngjax import files
 from ngjax.config import ConfigError
 
 SAMPLES = 12
@@ -118,9 +119,8 @@ def write_report(workdir: str, params, spec, ds, history: List[dict]) -> dict:
     acc = float((pred == ds.y_test).mean())
     plot_confusion(cm, names, os.path.join(plots, "confusion.png"),
                    f"Test confusion matrix (accuracy {acc:.3f})")
-    with open(os.path.join(workdir, "report.txt"), "w") as f:
-        f.write(classification_report(ds.y_test, pred, labels=labels, target_names=names, digits=4,
-                                      zero_division=0))
+    files.atomic_write(os.path.join(workdir, "report.txt"), classification_report(
+        ds.y_test, pred, labels=labels, target_names=names, digits=4, zero_division=0))
     rng = np.random.default_rng(0)
     pick = np.sort(rng.choice(len(pred), size=min(SAMPLES, len(pred)), replace=False))
     lines = ["# Sample test predictions", "",
@@ -132,8 +132,7 @@ def write_report(workdir: str, params, spec, ds, history: List[dict]) -> dict:
         ok = "" if pred[i] == ds.y_test[i] else " ✗"
         lines.append(f"| {i} | {head} | {names[ds.y_test[i]]} | {names[pred[i]]}{ok} | "
                      + ", ".join(f"{names[k]} {proba[i, k]:.2f}" for k in top) + " |")
-    with open(os.path.join(workdir, "samples.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    files.atomic_write(os.path.join(workdir, "samples.md"), "\n".join(lines) + "\n")
     return {"test_accuracy": acc, "confusion": cm.tolist()}
 
 

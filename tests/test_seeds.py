@@ -92,7 +92,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
 
 
 def test_seed_table_workers_flag():
-    from experiments.seed_table import resolve_workers
+    from experiments.drivers import resolve_workers
     from ngjax.errors import NgjaxError
 
     assert resolve_workers("3", 5) == 3 and resolve_workers("8", 2) == 2  # never more than variants
