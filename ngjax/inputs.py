@@ -29,8 +29,9 @@ class RunInputs:
     keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
 
 
-def resolve(cfg: Config) -> Config:
-    """Fill in what follows from the inputs (embed_dim from the GloVe file), check consistency."""
+def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
+    """Fill in what follows from the inputs (embed_dim from the GloVe file), check consistency.
+    ``saved``: the workdir's config.json, if any (a schedule keeps the length it started with)."""
     from ngjax import embeddings
 
     validate(cfg)
@@ -49,7 +50,8 @@ def resolve(cfg: Config) -> Config:
     elif cfg.embed_dim is None:
         cfg = cfg.replace(embed_dim=RANDOM_EMBED_DIM)
     if cfg.lr_schedule != "constant" and not cfg.schedule_epochs:
-        cfg = cfg.replace(schedule_epochs=cfg.epochs)  # fixed at the first launch: resuming keeps it
+        first = (saved or {}).get("schedule_epochs") or cfg.epochs
+        cfg = cfg.replace(schedule_epochs=first)  # fixed at the first launch: resuming keeps it
     return cfg
 
 

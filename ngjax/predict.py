@@ -77,6 +77,8 @@ def main(argv) -> int:
     from ngjax import workdir as workdir_lib
 
     fv = flags.FLAGS
+    if not fv.workdir:
+        raise ConfigError("--workdir is required: pass a run folder made by python -m ngjax.main")
     if fv.top_k < 1:
         raise ConfigError("--top_k must be a positive integer")
     docs = gather_documents(list(argv[1:]), fv.file or [], sys.stdin, fv.max_bytes)
@@ -102,5 +104,4 @@ if __name__ == "__main__":
     flags.DEFINE_multi_string("file", [], "A file holding one document (repeatable).")
     flags.DEFINE_integer("top_k", 3, "Groups shown per document.")
     flags.DEFINE_integer("max_bytes", MAX_BYTES, "Largest document accepted.")
-    flags.mark_flag_as_required("workdir")
     cli.run(main, logging.ERROR)  # Orbax's read-only notices are not for the user

@@ -145,6 +145,8 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise ConfigError(f"unexpected arguments {argv[1:]}; pass --workdir=W")
     fv = flags.FLAGS
+    if not fv.workdir:
+        raise ConfigError("--workdir is required: pass a run folder made by python -m ngjax.main")
     run = workdir_lib.load_run(fv.workdir)
     ds = data_lib.load_dataset(run.cfg, fv.cache_dir)
     out = write_report(fv.workdir, run.params, run.spec, ds, workdir_lib.read_history(fv.workdir))
@@ -160,5 +162,4 @@ if __name__ == "__main__":
 
     flags.DEFINE_string("workdir", None, "A run folder made by python -m ngjax.main.")
     flags.DEFINE_string("cache_dir", None, "Token cache (default $NGJAX_CACHE or ~/.cache/ngjax).")
-    flags.mark_flag_as_required("workdir")
     cli.run(main, logging.ERROR)

@@ -158,7 +158,7 @@ def _over_chunks(fn: Callable, x: jax.Array, y: jax.Array, batch_size: int, batc
     yp = jnp.pad(y, (0, pad)).reshape(chunks, batch_size)
     wp = (jnp.arange(chunks * batch_size) < n).astype(jnp.float32).reshape(chunks, batch_size)
     per = jax.lax.map(lambda args: fn(*(_constrain(a, batch_sharding) for a in args)), (xp, yp, wp))
-    return jax.tree_util.tree_map(jnp.sum, per)
+    return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per)  # over chunks (not replicas)
 
 
 def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
@@ -169,11 +169,14 @@ def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_
 
 
 def evaluate_ensemble(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
-                      param_axes, batch_sharding=None, buckets=None) -> Dict[str, jax.Array]:
-    """Sums for the average of K replicas' probabilities (params with replica axes ``param_axes``)."""
+                      param_axes, batch_sharding=None, buckets=None) -> Dict[str, Any]:
+    """K replicas (params with replica axes ``param_axes``) from one forward pass per chunk:
+    ``{"replicas": sums of shape [K], "ensemble": sums for the average of their probabilities}``."""
     def fn(xc, yc, wc):
-        probs = jax.vmap(lambda p: jax.nn.softmax(model_lib.apply(p, xc, spec)), in_axes=(param_axes,))(params)
-        return metrics.probability_sums(jnp.mean(probs, axis=0), yc, wc)
+        logits = jax.vmap(lambda p: model_lib.apply(p, xc, spec), in_axes=(param_axes,))(params)
+        replicas = jax.vmap(lambda lg: metrics.batch_sums(lg, yc, wc)[0])(logits)
+        probs = jax.nn.softmax(logits, axis=-1)
+        return {"replicas": replicas, "ensemble": metrics.probability_sums(jnp.mean(probs, axis=0), yc, wc)}
 
     return _over_chunks(fn, x, y, batch_size, batch_sharding, buckets)
 
@@ -181,13 +184,12 @@ def evaluate_ensemble(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spe
 @dataclasses.dataclass
 class Programs:
     """The compiled functions of a run: ``epoch(state, x, y)``, ``step(state, batch)`` (for
-    --loop=step), ``evaluate[split](params, x, y)`` and, with --seeds=K, ``ensemble[split]`` (the
-    replicas' averaged probabilities); vmapped over replicas with --seeds=K."""
+    --loop=step) and ``evaluate[split](params, x, y)``; with --seeds=K all over the K replicas, and
+    evaluation returns ``{"replicas", "ensemble"}`` (see :func:`evaluate_ensemble`)."""
 
     epoch: Callable
     step: Callable
     evaluate: Dict[str, Callable]
-    ensemble: Dict[str, Callable]
 
 
 def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
@@ -195,21 +197,17 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
                                  batch_sharding=batch_sharding, buckets=buckets.get("train"))
     param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
-    evaluate_fns, ensemble_fns = {}, {}
+    evaluate_fns = {}
     for split in ("val", "test"):
-        eval_fn = functools.partial(evaluate, spec=spec, batch_size=cfg.eval_batch_size,
-                                    batch_sharding=batch_sharding, buckets=buckets.get(split))
-        if cfg.seeds > 1:
-            ensemble_fns[split] = jax.jit(functools.partial(
-                evaluate_ensemble, spec=spec, batch_size=cfg.eval_batch_size, param_axes=param_axes,
-                batch_sharding=batch_sharding, buckets=buckets.get(split)))
-            eval_fn = jax.vmap(eval_fn, in_axes=(param_axes, None, None))
-        evaluate_fns[split] = jax.jit(eval_fn)
+        options = dict(spec=spec, batch_size=cfg.eval_batch_size, batch_sharding=batch_sharding,
+                       buckets=buckets.get(split))
+        evaluate_fns[split] = jax.jit(functools.partial(evaluate_ensemble, param_axes=param_axes, **options)
+                                      if cfg.seeds > 1 else functools.partial(evaluate, **options))
     if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
         epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
     return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
                     step=jax.jit(functools.partial(train_step, spec=spec, tx=tx), donate_argnums=0),
-                    evaluate=evaluate_fns, ensemble=ensemble_fns)
+                    evaluate=evaluate_fns)
 
 
 def bucket_plans(ds, cfg: Config) -> Dict[str, Any]:

@@ -29,7 +29,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
                        restore_from: Optional[str] = None, report: bool = True) -> dict:
     """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict."""
     t_start = time.perf_counter()
-    cfg = inputs_lib.resolve(cfg)
+    cfg = inputs_lib.resolve(cfg, workdir_lib.saved_config(workdir))
     workdir_lib.check(cfg, workdir)
     mesh = distributed.make_mesh(cfg.shard, cfg.seeds, cfg.batch_size, cfg.eval_batch_size)
     run = inputs_lib.load_inputs(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir
@@ -173,10 +173,11 @@ def _evaluate_into(row: dict, params, splits, programs: Programs) -> None:
     """Validation (if any) and test metrics, and the replicas' ensemble with --seeds=K."""
     for split in ("val", "test"):
         if split in splits:
-            metrics.add_to_row(row, metrics.split_metrics(programs.evaluate[split](params, *splits[split]), split))
-            if split in programs.ensemble:
-                sums = programs.ensemble[split](params, *splits[split])
-                metrics.add_to_row(row, metrics.split_metrics(sums, f"{split}_ensemble"))
+            sums = programs.evaluate[split](params, *splits[split])
+            if "ensemble" in sums:  # --seeds=K: the replicas and their averaged probabilities, one pass
+                metrics.add_to_row(row, metrics.split_metrics(sums["ensemble"], f"{split}_ensemble"))
+                sums = sums["replicas"]
+            metrics.add_to_row(row, metrics.split_metrics(sums, split))
 
 
 def _stop_if_not_finite(row: dict, epoch: int, ckpts: Checkpoints) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, List
+from typing import Any, List, Optional
 
 from ngjax import files
 from ngjax.config import Config, complete_saved, differing_keys
@@ -88,6 +88,16 @@ def write_summary(workdir: str, summary: dict) -> None:
 # ----------------------------------------------------------------------------- readers
 def read_history(workdir: str) -> list:
     return files.read_jsonl(path(workdir, METRICS_FILE))
+
+
+def saved_config(workdir: str) -> Optional[dict]:
+    """The workdir's config.json as a dict, or None when there is none (or it is unreadable:
+    ``check`` reports that)."""
+    try:
+        with open(path(workdir, CONFIG_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def read_config(workdir: str) -> Config:

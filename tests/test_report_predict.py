@@ -93,6 +93,10 @@ def test_predict_bad_inputs(trained, tmp_path):
     r = _cli("ngjax.predict", f"--workdir={w}", f"--file={binary}")
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("error: --file=")
     assert "Traceback" not in r.stderr
+    for module in ("ngjax.predict", "ngjax.report"):  # no --workdir: one line, exit 2
+        r = _cli(module, "some text") if module == "ngjax.predict" else _cli(module)
+        assert r.returncode == 2 and r.stderr.strip() == (
+            "error: --workdir is required: pass a run folder made by python -m ngjax.main"), r.stderr
 
 
 def test_predict_refuses_a_workdir_without_checkpoint(trained, tmp_path):

@@ -151,7 +151,10 @@ def test_ensemble_accuracy_equals_a_hand_computation():
     want_loss = float(np.mean(-np.log(mean[np.arange(7), np.asarray(y)])))
     axes = {k: 0 for k in stacked}
     sums = steps.evaluate_ensemble(stacked, x, y, spec=spec, batch_size=4, param_axes=axes)
-    got = metrics.split_metrics(sums, "test_ensemble")
+    got = metrics.split_metrics(sums["ensemble"], "test_ensemble")
+    for k, p in enumerate(reps):  # the replicas' own sums come from the same forward pass
+        one = metrics.split_metrics(steps.evaluate(p, x, y, spec=spec, batch_size=4), "t")
+        assert metrics.split_metrics(sums["replicas"], "t")["per_seed"]["t_accuracy"][k] == pytest.approx(one["t_accuracy"])
     assert got["test_ensemble_accuracy"] == pytest.approx(want_acc)
     assert got["test_ensemble_loss"] == pytest.approx(want_loss, rel=1e-5)
 
@@ -210,3 +213,12 @@ def test_bucketed_run_learns_and_evaluates_like_unbucketed(corpus_dir, glove8, t
     full = steps.evaluate(run.params, jnp.asarray(ds.x_test), jnp.asarray(ds.y_test), spec=run.spec, batch_size=16)
     assert metrics.split_metrics(full, "test")["test_accuracy"] == pytest.approx(a["final"]["test_accuracy"])
     assert metrics.split_metrics(full, "test")["test_loss"] == pytest.approx(a["final"]["test_loss"], rel=1e-5)
+
+
+def test_a_schedule_keeps_its_length_when_a_run_is_continued(corpus_dir, glove8, tmp_path):
+    w, cache = str(tmp_path / "w"), str(tmp_path / "c")
+    cfg = _cfg(corpus_dir, glove8, lr_schedule="warmup_cosine", warmup_epochs=1.0, epochs=2)
+    train.train_and_evaluate(cfg, w, cache, report=False)
+    s = train.train_and_evaluate(cfg.replace(epochs=3), w, cache, report=False)  # continue: not refused
+    assert s["epochs"] == 3
+    assert json.load(open(os.path.join(w, "config.json")))["schedule_epochs"] == 2
