@@ -1,17 +1,20 @@
-"""The ladder past the seed: every step of experiments/beyond/ with K seeds, selected on
-validation only, beside a TF-IDF + LinearSVC baseline on the same split and published results.
+"""The ladder past the seed: every step of experiments/beyond/ and every candidate configuration,
+chosen on validation only, then the chosen one retrained with K seeds; beside a TF-IDF + LinearSVC
+baseline on the same split and published results.
 
 Command (what produced experiments/results/beyond.md):
     python -m experiments.ladder --data_dir=../shared/data/20news-bydate.tar.gz \
-        --runs_dir=runs/beyond --seeds=5 --workers=2
+        --runs_dir=runs/beyond --seeds=1 --final_seeds=5 --workers=2
 
-Protocol: a stratified validation split (10% of train, seed 0) carved from the training set; each
-step trains K replicas (seeds 0..K-1, one vmapped program) with early stopping on the mean
-validation accuracy, keeps the best validation epoch's checkpoint, and reports that epoch's
-validation and test accuracy (mean ± std over replicas) and the accuracy of the replicas'
-averaged probabilities (the ensemble). Test accuracy selects nothing. The baseline picks its C on
-the same validation split. Resumable like the seed table (finished steps are read back; a killed
-one resumes from its checkpoint); ``--workers=N`` trains N steps at once.
+Protocol: a stratified validation split (10% of train, seed 0) carved from the training set. Each
+ladder step and candidate trains ``--seeds`` replicas (seeds 0..K-1, one vmapped program) with
+early stopping on the mean validation accuracy, keeps the best validation epoch's checkpoint, and
+reports that epoch's validation and test accuracy (mean ± std over replicas). The run with the best
+validation accuracy is the chosen configuration; it is trained again with ``--final_seeds`` seeds
+(in RUNS_DIR/NAME_seedsK), whose test accuracy (mean ± std) and the accuracy of the replicas'
+averaged probabilities (the ensemble) are the ladder's result. Test accuracy selects nothing. The
+baseline picks its C on the same validation split. Resumable like the seed table (finished runs
+are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
 """
 
@@ -25,25 +28,30 @@ import time
 from absl import app, flags, logging
 
 from experiments import drivers, load
-from experiments.beyond import LADDER, REFERENCES
+from experiments.beyond import CANDIDATES, LADDER, REFERENCES
 from ngjax import files
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
 
 if __name__ == "__main__":
     drivers.define_common_flags("runs/beyond", "experiments/results/beyond")
-    flags.DEFINE_integer("seeds", 5, "Seeds (replicas) per ladder step.")
-    flags.DEFINE_list("variants", [name for name, _ in LADDER], "Ladder steps to run, in order.")
+    flags.DEFINE_integer("seeds", 1, "Seeds (replicas) per ladder step and candidate while choosing.")
+    flags.DEFINE_integer("final_seeds", 5, "The configuration chosen on validation is trained again with this many "
+                         "seeds (0 or <= --seeds: not retrained); its test accuracy is the ladder's result.")
+    flags.DEFINE_list("variants", [name for name, _ in LADDER + CANDIDATES],
+                      "Ladder steps and candidates to run, in order.")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
 FLAGS = flags.FLAGS
-STEPS = dict(LADDER)
+STEPS = dict(LADDER + CANDIDATES)
 
 
-def make_jobs(names, seeds: int):
+def make_jobs(names, seeds: int, suffix: str = ""):
     unknown = [n for n in names if n not in STEPS]
     if unknown:
         raise NgjaxError(f"--variants: unknown {unknown}; choose from {', '.join(STEPS)}")
+    if FLAGS.final_seeds < 0:
+        raise NgjaxError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
     jobs = []
     for name in names:
         values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds)
@@ -51,7 +59,7 @@ def make_jobs(names, seeds: int):
             values["epochs"] = FLAGS.epochs
         if FLAGS.glove_path and values.get("embeddings", "glove") == "glove":
             values["glove_path"] = FLAGS.glove_path
-        jobs.append((name, Config.from_dict(values), os.path.join(FLAGS.runs_dir, name)))
+        jobs.append((name, Config.from_dict(values), os.path.join(FLAGS.runs_dir, name + suffix)))
     return jobs
 
 
@@ -76,8 +84,9 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def svm_baseline(data_dir, val_fraction: float, val_seed: int, cs) -> dict:
-    """TF-IDF + LinearSVC on the same split (headers kept); C chosen on validation."""
+def svm_baseline(data_dir, val_fraction: float, val_seed: int, cs, analyzer=None) -> dict:
+    """TF-IDF + LinearSVC on the same split (headers kept); C chosen on validation. ``analyzer``
+    (text -> words) replaces scikit-learn's default word pattern."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
@@ -87,7 +96,7 @@ def svm_baseline(data_dir, val_fraction: float, val_seed: int, cs) -> dict:
     corpus = load_corpus(data_dir)
     texts, labels = corpus.texts["train"], corpus.labels["train"]
     tr, va = split_indices(labels, val_fraction, val_seed)
-    vec = TfidfVectorizer(sublinear_tf=True)
+    vec = TfidfVectorizer(sublinear_tf=True, **({"analyzer": analyzer} if analyzer else {}))
     x_tr = vec.fit_transform([texts[i] for i in tr])
     x_va, x_te = vec.transform([texts[i] for i in va]), vec.transform(corpus.texts["test"])
     tried = []
@@ -95,23 +104,25 @@ def svm_baseline(data_dir, val_fraction: float, val_seed: int, cs) -> dict:
         clf = LinearSVC(C=float(c)).fit(x_tr, labels[tr])
         tried.append((float((clf.predict(x_va) == labels[va]).mean()), float(c), clf))
     val, c, clf = max(tried, key=lambda t: (t[0], -t[1]))
-    return {"val": val, "C": c, "tried": [(cc, v) for v, cc, _ in tried],
+    return {"val": val, "C": c, "tried": [(cc, v) for v, cc, _ in tried], "features": x_tr.shape[1],
             "test": float((clf.predict(x_te) == corpus.labels["test"]).mean())}
 
 
-def table(rows, svm) -> str:
-    lines = ["| step | what it adds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | epochs (selected) | "
-             "params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+def table(rows, svm, final=None) -> str:
+    lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
+             "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows + ([final] if final else []):
         ens = f"{r['ensemble_test']:.4f}" if r["ensemble_test"] is not None else "-"
-        lines.append(f"| {r['name']} | {r['step']} | {r['val'][0]:.4f} ± {r['val'][1]:.4f} | "
+        name = f"**{r['name']}, chosen, retrained**" if r is final else r["name"]
+        what = r["step"] if r["name"] in dict(LADDER) or r is final else f"(tried) {r['step']}"
+        lines.append(f"| {name} | {what} | {r['seeds']} | {r['val'][0]:.4f} ± {r['val'][1]:.4f} | "
                      f"**{r['test'][0]:.4f} ± {r['test'][1]:.4f}** | {ens} | {r['epochs_run']} ({r['selected_epoch']}) | "
                      f"{r['params']:,} ({r['trainable']:,}) | {r['seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} |")
     if svm:
-        lines.append(f"| TF-IDF + LinearSVC (this split, C={svm['C']:g} chosen on val) | baseline | "
+        lines.append(f"| TF-IDF + LinearSVC (this split, C={svm['C']:g} chosen on val) | baseline | - | "
                      f"{svm['val']:.4f} | **{svm['test']:.4f}** | - | - | - | - | - |")
     for label, acc in REFERENCES:
-        lines.append(f"| {label} | published | - | {acc:.4f} | - | - | - | - | - |")
+        lines.append(f"| {label} | published | - | - | {acc:.4f} | - | - | - | - | - |")
     return "\n".join(lines)
 
 
@@ -129,7 +140,8 @@ def plot(rows, svm, path: str) -> None:
     if svm:
         ax.axhline(svm["test"], color="gray", ls="--", lw=1, label=f"TF-IDF + LinearSVC test {svm['test']:.3f}")
     ax.axhline(0.8668, color="black", ls=":", lw=1, label="best published recurrent (J&Z 2016) 0.867")
-    ax.set_xticks(list(xs), [r["name"].replace("beyond_", "") for r in rows], rotation=30, ha="right")
+    names = [r["name"].replace("beyond_", "") + (f" x{r['seeds']}" if r["seeds"] > 1 else "") for r in rows]
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("accuracy")
     ax.set_title("The ladder past the seed (each step adds one change)")
     ax.grid(alpha=0.3)
@@ -146,22 +158,38 @@ def main(argv):
     if code:
         return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
+    best = max(rows, key=lambda r: r["val"][0])  # validation only; ties keep the earlier (simpler) step
+    final = None
+    if FLAGS.final_seeds > FLAGS.seeds:
+        print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f}); "
+              f"retraining with {FLAGS.final_seeds} seeds", flush=True)
+        suffix = f"_seeds{FLAGS.final_seeds}"
+        final_jobs, _, code = drivers.train_all(lambda: make_jobs([best["name"]], FLAGS.final_seeds, suffix), "1",
+                                                FLAGS.cache_dir)
+        if code:
+            return code
+        final = row_of(best["name"], final_jobs[0][2])
     cfg = jobs[0][1]
     svm = svm_baseline(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
-    md = table(rows, svm)
+    md = table(rows, svm, final)
     configs = len(rows) + (len(svm["tried"]) if svm else 0)
-    best = max(rows, key=lambda r: r["val"][0])
-    header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seeds per step)\n\nCommand: "
+    result = final or best
+    header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
+              f"{f', {FLAGS.final_seeds} for the chosen configuration' if final else ''})\n\nCommand: "
               f"`{drivers.command('experiments.ladder')}`\n\nProtocol: validation split of {cfg.val_fraction:g} "
-              f"of train (seed {cfg.val_seed}); every number is at each step's best validation epoch; test "
-              f"selects nothing. Configurations tried: {configs} ({len(rows)} ladder steps, "
+              f"of train (seed {cfg.val_seed}); every number is at each run's best validation epoch; test "
+              f"selects nothing. Configurations tried: {configs} ({len(rows)} networks, "
               f"{len(svm['tried']) if svm else 0} SVM C values). Chosen on validation: **{best['name']}** "
-              f"(val {best['val'][0]:.4f}, test {best['test'][0]:.4f} ± {best['test'][1]:.4f}). Driver wall "
-              f"time {time.time() - t0:.0f} s with {workers} step(s) at once (finished steps are read back).\n\n")
+              f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)); its result: test "
+              f"**{result['test'][0]:.4f} ± {result['test'][1]:.4f}** over {result['seeds']} seed(s)"
+              + (f", ensemble of the {result['seeds']} replicas {result['ensemble_test']:.4f}"
+                 if result["ensemble_test"] is not None else "")
+              + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
+              "read back).\n\n")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
-                          {"rows": rows, "svm": svm, "references": REFERENCES, "chosen": best["name"],
-                           "configurations_tried": configs, "command": sys.argv[1:]})
-    plot(rows, svm, FLAGS.out + ".png")
+                          {"rows": rows, "final": final, "svm": svm, "references": REFERENCES,
+                           "chosen": best["name"], "configurations_tried": configs, "command": sys.argv[1:]})
+    plot(rows + ([final] if final else []), svm, FLAGS.out + ".png")
     print(md)
     return 0
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_main, run_module
 from experiments import load
-from experiments.beyond import LADDER
+from experiments.beyond import CANDIDATES, LADDER
 from ngjax.config import Config, validate
 
 
@@ -23,25 +23,46 @@ def test_every_ladder_step_is_a_valid_config_selected_on_validation():
         previous = values
 
 
-def test_beyond_driver_writes_the_table_and_resumes(corpus_dir, glove8, tmp_path):
+def test_candidates_are_valid_configs_apart_from_the_ladder():
+    ladder = {name for name, _ in LADDER}
+    for name, _ in CANDIDATES:
+        assert name not in ladder
+        cfg = validate(Config.from_dict(load(name)))
+        assert cfg.val_fraction == 0.1 and cfg.val_seed == 0 and cfg.early_stopping > 0
+
+
+def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(corpus_dir, glove8, tmp_path):
     out, runs = str(tmp_path / "res" / "beyond"), str(tmp_path / "runs")
-    args = [f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={runs}",
-            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_seed,beyond_post", "--svm_c=0.1,1"]
+    args = [f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--epochs=2", "--seeds=1", "--final_seeds=2",
+            f"--runs_dir={runs}", f"--cache_dir={tmp_path / 'c'}", f"--out={out}",
+            "--variants=beyond_seed,beyond_post", "--svm_c=0.1,1"]
     r = run_module("experiments.ladder", *args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     md = open(out + ".md").read()
     data = json.load(open(out + ".json"))
-    assert [row["name"] for row in data["rows"]] == ["beyond_seed", "beyond_post"]
-    for row in data["rows"]:
-        assert row["seeds"] == 2 and len(row["test_per_seed"]) == 2 and 1 <= row["selected_epoch"] <= 2
-        assert 0 <= row["val"][0] <= 1 and row["ensemble_test"] is not None
+    rows = data["rows"]
+    assert [row["name"] for row in rows] == ["beyond_seed", "beyond_post"]
+    for row in rows:
+        assert row["seeds"] == 1 and len(row["test_per_seed"]) == 1 and 1 <= row["selected_epoch"] <= 2
+        assert 0 <= row["val"][0] <= 1
+    chosen = max(rows, key=lambda row: row["val"][0])["name"]  # validation picks, never test
+    final = data["final"]
+    assert data["chosen"] == chosen == final["name"] and final["seeds"] == 2
+    assert len(final["test_per_seed"]) == 2 and final["ensemble_test"] is not None
+    final_dir = os.path.join(runs, chosen + "_seeds2")
+    assert json.load(open(os.path.join(final_dir, "config.json")))["seeds"] == 2
     assert data["configurations_tried"] == 4 and data["svm"]["C"] in (0.1, 1.0)
     assert "TF-IDF + LinearSVC" in md and "Johnson & Zhang 2016" in md and "Configurations tried: 4" in md
-    assert "experiments.ladder" in md and os.path.getsize(out + ".png") > 0
+    assert f"{chosen}, chosen, retrained" in md and "experiments.ladder" in md and os.path.getsize(out + ".png") > 0
     r = run_module("experiments.ladder", *args, timeout=600)
-    assert r.returncode == 0 and r.stdout.count("Nothing to do") == 2  # finished steps are read back
+    assert r.returncode == 0 and r.stdout.count("Nothing to do") == 3  # finished runs are read back
+    assert json.load(open(out + ".json"))["final"]["test_per_seed"] == final["test_per_seed"]
+    r = run_module("ngjax.predict", f"--workdir={final_dir}", "--top_k=1", "nasa orbit shuttle launch", timeout=300)
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr[-2000:]  # the chosen run is a usable product
     r = run_module("experiments.ladder", *args[:-2], "--variants=beyond_nope", timeout=60)
     assert r.returncode == 2 and "unknown ['beyond_nope']" in r.stderr
+    r = run_module("experiments.ladder", *args[:-2], "--final_seeds=-1", timeout=60)
+    assert r.returncode == 2 and "--final_seeds=-1" in r.stderr
 
 
 @pytest.mark.slow
@@ -55,3 +76,25 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
     assert seed.returncode == 0 and small.returncode == 0, (seed.stderr[-1500:], small.stderr[-1500:])
     acc = {k: json.load(open(tmp_path / k / "summary.json"))["final"]["test_accuracy"] for k in ("seed", "small")}
     assert acc["small"] > acc["seed"] + 0.1, acc
+
+
+def test_address_words_keep_addresses_and_hosts_whole():
+    from experiments.input_bounds import address_words
+    from ngjax.tokenizer import Tokenizer
+
+    words = address_words("From: Mathew <Mathew@mantis.co.uk> via news.cs.cmu.edu", Tokenizer().text_to_word_sequence)
+    assert words[:5] == ["from", "mathew", "mathew", "mantis", "co"]  # Keras' words first, unchanged
+    assert "mathew@mantis.co.uk" in words and "news.cs.cmu.edu" in words and "via" in words
+
+
+def test_input_bounds_probes_the_networks_own_token_ids(corpus_dir, tmp_path):
+    out = str(tmp_path / "bounds")
+    r = run_module("experiments.input_bounds", f"--data_dir={corpus_dir}", f"--cache_dir={tmp_path / 'c'}",
+                   f"--out={out}", "--variants=beyond_post", "--svm_c=1", timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.load(open(out + ".json"))["rows"]
+    assert len(rows) == 3 and "beyond_post's token ids" in rows[0]["input"]
+    assert rows[0]["features"] <= 20000 and rows[2]["features"] > rows[1]["features"]  # addresses add words
+    for row in rows:
+        assert 0 <= row["val"] <= 1 and 0 <= row["test"] <= 1 and row["C"] == 1.0
+    assert "experiments.input_bounds" in open(out + ".md").read()

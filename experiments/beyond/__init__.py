@@ -20,6 +20,13 @@ LADDER = [
     ("beyond_best", "60k words, 400 tokens, lr 2e-3 with clipping, batch 64, length buckets"),
 ]
 
+# Configurations tried on validation beside the ladder (1 seed each unless the driver is told
+# otherwise); the one with the best validation accuracy, ladder or candidate, is the chosen model.
+CANDIDATES = [
+    ("beyond_rand128", "beyond_best with a random trainable 128-d table instead of fine-tuned GloVe 50-d"),
+    ("beyond_rand256", "beyond_best with a random trainable 256-d table"),
+]
+
 # Published reference points (test accuracy, 20NG bydate unless noted).
 REFERENCES = [
     ("TextGCN paper (Yao et al. 2019), LSTM", 0.6571),
