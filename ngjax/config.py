@@ -45,8 +45,9 @@ class Config:
     bidirectional: bool = option(False, "Read each document both ways, forward and backward outputs concatenated "
                                  "(both directions in one scan; padding masked).")
     num_layers: int = option(1, "Stacked recurrent layers; each reads the previous layer's sequence.", positive=True)
-    pool: str = option("last", "What the head reads: the last state (the seed's), or max / mean / attention over "
-                       "the real tokens (padding masked).", choices=("last", "max", "mean", "attention"))
+    pool: str = option("last", "What the head reads: the last state (the seed's), or max / mean / max and mean "
+                       "side by side / attention over the real tokens (padding masked).",
+                       choices=("last", "max", "mean", "maxmean", "attention"))
     embed_dropout: float = option(0.0, "While training, drop whole word vectors with this probability.")
     dropout: float = option(0.0, "While training, dropout on the head's input with this probability.")
     embeddings: str = option("glove", "glove (frozen pretrained) | random (trainable, uniform(-0.05, 0.05)).",

@@ -2,7 +2,9 @@
 
 Pooling over time (``--pool``): ``last`` (the final state, the seed's), ``max`` and ``mean`` over
 the real tokens, ``attention`` (additive attention: a learned query scores every real position,
-softmax over them, weighted sum). Padding never enters a max, a mean or an attention weight.
+softmax over them, weighted sum), ``maxmean`` (max and mean side by side: twice the features, as
+ULMFiT's concat pooling without its last state). Padding never enters a max, a mean or an attention
+weight.
 Adding a head: a pooling function in ``POOLS`` and, if it has weights, its init and count here.
 """
 
@@ -15,7 +17,7 @@ import jax.numpy as jnp
 
 from ngjax.initializers import glorot_uniform
 
-POOLS = ("last", "max", "mean", "attention")
+POOLS = ("last", "max", "mean", "maxmean", "attention")
 
 
 def init_dense(key: jax.Array, features: int, classes: int) -> Dict[str, jax.Array]:
@@ -63,7 +65,16 @@ def _attention(seq, mask, params):
     return jnp.einsum("bt,btf->bf", attention_weights(params["attention"], seq, mask), seq)
 
 
-POOL_FNS = {"max": _max, "mean": _mean, "attention": _attention}
+def _maxmean(seq, mask, params):
+    return jnp.concatenate([_max(seq, mask, params), _mean(seq, mask, params)], axis=-1)
+
+
+POOL_FNS = {"max": _max, "mean": _mean, "maxmean": _maxmean, "attention": _attention}
+
+
+def pooled_features(kind: str, features: int) -> int:
+    """Width of the pooled vector the dense head reads, from the encoder's width F."""
+    return 2 * features if kind == "maxmean" else features
 
 
 def pool(kind: str, outputs: jax.Array, mask: Optional[jax.Array], params) -> jax.Array:

@@ -7,7 +7,7 @@ Params are a plain dict with Keras names and layouts::
      "lstm_1", ...: the same for stacked layers (inputs [D*H] wide),
      (bidirectional: each layer is {"forward": {...}, "backward": {...}})
      "attention": {"kernel": [F, F], "bias": [F], "query": [F]}   (--pool=attention only)
-     "dense": {"kernel": [F, C], "bias": [C]}}                       F = D * H
+     "dense": {"kernel": [F, C], "bias": [C]}}       F = D * H (2 * D * H with --pool=maxmean)
 
 The table holds the rows the tokenizer can emit (ids < num_words); Keras' table has one row per
 training word, and the rows past num_words are never looked up, so the outputs are the same.
@@ -58,6 +58,11 @@ class ModelSpec:
         return self.directions * self.hidden_size
 
     @property
+    def head_features(self) -> int:
+        """Width of the pooled vector the dense head reads (2F for max and mean side by side)."""
+        return heads.pooled_features(self.pool, self.features)
+
+    @property
     def masked(self) -> bool:
         """Padding never changes a carry: asked for, or needed by both directions and by pooling."""
         return self.mask_padding or self.bidirectional or self.pool != "last"
@@ -89,7 +94,7 @@ def init(rng: jax.Array, spec: ModelSpec, table: Optional[np.ndarray] = None) ->
             {"forward": one[0], "backward": one[1]} if spec.bidirectional else one[0])
     if spec.pool == "attention":
         params["attention"] = heads.init_attention(jax.random.fold_in(k_dense, 1), spec.features)
-    params["dense"] = heads.init_dense(k_dense, spec.features, spec.num_classes)
+    params["dense"] = heads.init_dense(k_dense, spec.head_features, spec.num_classes)
     return params
 
 
@@ -131,7 +136,7 @@ def keras_param_counts(spec: ModelSpec, keras_rows: int) -> Dict[str, int]:
     emb = keras_rows * spec.embed_dim
     rec = recurrent_param_count(spec)
     att = heads.attention_param_count(spec.features) if spec.pool == "attention" else 0
-    dense = heads.dense_param_count(spec.features, spec.num_classes)
+    dense = heads.dense_param_count(spec.head_features, spec.num_classes)
     total = emb + rec + att + dense
     counts = {"embedding": emb, "recurrent": rec, "dense": dense, "total": total,
               "trainable": total if spec.trainable_embedding else total - emb,
@@ -155,7 +160,7 @@ def summary_table(spec: ModelSpec, seq_len: int, keras_rows: int) -> str:
         n = spec.directions * cells.param_count(spec.cell, inputs, spec.hidden_size)
         rows.append((f"{encoder.layer_name(spec.cell, layer)} ({kind})", shape, n, "yes"))
     if spec.pool != "last":
-        rows.append((f"{spec.pool}_pool (over time)", f"(None, {spec.features})", counts.get("attention", 0),
+        rows.append((f"{spec.pool}_pool (over time)", f"(None, {spec.head_features})", counts.get("attention", 0),
                      "yes" if spec.pool == "attention" else "-"))
     rows.append(("dense (Dense, softmax)", f"(None, {spec.num_classes})", counts["dense"], "yes"))
     line = "_" * 78

@@ -89,7 +89,7 @@ def _spec(**kw):
                               "trainable_embedding": True, **kw})
 
 
-@pytest.mark.parametrize("pool", ["last", "max", "mean", "attention"])
+@pytest.mark.parametrize("pool", ["last", "max", "mean", "maxmean", "attention"])
 @pytest.mark.parametrize("cell,layers", [("gru", 1), ("lstm", 2), ("rnn", 1)])
 def test_padding_side_never_shows_bidirectional(pool, cell, layers):
     spec = _spec(cell=cell, bidirectional=True, pool=pool, num_layers=layers)
@@ -128,9 +128,23 @@ def test_pooling_ignores_padding():
     assert float(w[0, 2]) == 0.0 and float(w.sum()) == pytest.approx(1.0)
     out = heads.pool("attention", seq, mask, {"attention": att})
     np.testing.assert_allclose(out, w[:, :2, None].__mul__(seq[:, :2]).sum(1), rtol=1e-6)
+    np.testing.assert_allclose(heads.pool("maxmean", seq, mask, {}), [[3.0, 0.5, 2.0, -0.75]])
     empty = jnp.array([[False, False, False]])
-    for kind in ("max", "mean", "attention"):  # a document with no known word pools to zeros
-        np.testing.assert_array_equal(heads.pool(kind, seq, empty, {"attention": att}), [[0.0, 0.0]])
+    for kind in ("max", "mean", "maxmean", "attention"):  # a document with no known word pools to zeros
+        width = heads.pooled_features(kind, 2)
+        np.testing.assert_array_equal(heads.pool(kind, seq, empty, {"attention": att}), [[0.0] * width])
+
+
+def test_maxmean_head_reads_twice_the_features_and_counts_as_keras_would():
+    spec = _spec(bidirectional=True, pool="maxmean")
+    params = model.init(jax.random.PRNGKey(0), spec)
+    assert spec.head_features == 2 * spec.features and params["dense"]["kernel"].shape == (2 * spec.features, 4)
+    counts = model.keras_param_counts(spec, 20)
+    assert counts["dense"] == 2 * spec.features * 4 + 4  # Keras: Concatenate([GlobalMax, GlobalAverage]) -> Dense
+    tokens = jax.random.randint(jax.random.PRNGKey(1), (3, 7), 1, 20)
+    h = model.features(params, tokens, spec)
+    seq, mask = encoder.encode(params, tokens, spec)
+    np.testing.assert_allclose(h, jnp.concatenate([seq.max(1), seq.mean(1)], -1), rtol=1e-6, atol=1e-6)
 
 
 def test_dropout_is_off_without_a_key_and_differs_between_keys():

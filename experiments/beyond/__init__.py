@@ -25,6 +25,8 @@ LADDER = [
 CANDIDATES = [
     ("beyond_rand128", "beyond_best with a random trainable 128-d table instead of fine-tuned GloVe 50-d"),
     ("beyond_rand256", "beyond_best with a random trainable 256-d table"),
+    ("beyond_rand128_wdrop", "beyond_rand128 with word dropout 0.5 instead of 0.25"),
+    ("beyond_rand128_maxmean", "beyond_rand128 with max and mean pooling side by side"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
