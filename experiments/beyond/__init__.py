@@ -27,6 +27,8 @@ CANDIDATES = [
     ("beyond_rand256", "beyond_best with a random trainable 256-d table"),
     ("beyond_rand128_wdrop", "beyond_rand128 with word dropout 0.5 instead of 0.25"),
     ("beyond_rand128_maxmean", "beyond_rand128 with max and mean pooling side by side"),
+    ("beyond_maxmean_cosine", "beyond_rand128_maxmean with 1 warmup epoch, then cosine decay over 12 epochs"),
+    ("beyond_maxmean_wdrop", "beyond_rand128_maxmean with word dropout 0.5 instead of 0.25"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
