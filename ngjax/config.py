@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any, Optional, Tuple
 
 from ngjax.errors import NgjaxError
@@ -223,4 +224,9 @@ def differing_keys(saved: dict, requested: Config) -> list:
     now = json.loads(requested.to_json())
     saved = complete_saved(saved)
     keys = sorted((set(saved) | set(now)) - HARMLESS_KEYS)
-    return [k for k in keys if saved.get(k) != now.get(k)]
+    return [k for k in keys if saved.get(k) != now.get(k) and not (k == "data_dir" and _same_path(saved[k], now[k]))]
+
+
+def _same_path(a: Optional[str], b: Optional[str]) -> bool:
+    """Two spellings of one file or folder (relative to the current directory, or absolute)."""
+    return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)

@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -203,3 +204,16 @@ def test_config_written_before_a_new_option_existed_still_resumes():
     del old["seeds"], old["shard"]  # keys a config.json from an older ngjax lacks
     assert differing_keys(old, now) == []
     assert differing_keys(old, now.replace(seeds=2)) == ["seeds"]
+
+
+def test_one_data_path_spelled_relative_or_absolute_is_the_same_config(corpus_dir, glove8, tmp_path, monkeypatch):
+    w, cache = str(tmp_path / "w"), str(tmp_path / "c")
+    monkeypatch.chdir(os.path.dirname(corpus_dir))
+    relative = os.path.basename(corpus_dir)
+    train.train_and_evaluate(_cfg(relative, glove8, epochs=1), w, cache)
+    s = train.train_and_evaluate(_cfg(os.path.abspath(relative), glove8, epochs=2), w, cache)  # resumes
+    assert [r["epoch"] for r in _rows(w)] == [1, 2] and s["epochs"] == 2
+    other = tmp_path / "copy"
+    shutil.copytree(corpus_dir, other)
+    with pytest.raises(NgjaxError, match="data_dir: saved"):  # another folder is another data set
+        train.train_and_evaluate(_cfg(str(other), glove8, epochs=2), w, cache)
