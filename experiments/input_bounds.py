@@ -26,7 +26,7 @@ if __name__ == "__main__":
     flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
     flags.DEFINE_string("cache_dir", None, "Token cache.")
     flags.DEFINE_string("out", "experiments/results/input_bounds", "Output path without extension (.md, .json).")
-    flags.DEFINE_list("variants", ["beyond_post", "beyond_dropout", "beyond_best"],
+    flags.DEFINE_list("variants", ["beyond_post", "beyond_dropout", "beyond_long"],
                       "Ladder steps whose token ids are probed.")
     flags.DEFINE_list("svm_c", ["0.3", "1", "3"], "C values tried on validation.")
 FLAGS = flags.FLAGS

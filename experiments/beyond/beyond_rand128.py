@@ -1,10 +1,10 @@
-"""Candidate (tried on validation, not a ladder step): beyond_best with a random trainable 128-d
-table in place of fine-tuned GloVe 50-d (a wider table, no pretraining).
+"""Ladder step: beyond_long with a random trainable 128-d table in place of fine-tuned GloVe 50-d
+(a wider table, no pretraining).
 
 Command:  python -m ngjax.main --experiment=beyond_rand128 --data_dir=PATH/20news-bydate.tar.gz
-Result: experiments/results/beyond.md ("tried on validation").
+Result: experiments/results/beyond.md (val / test accuracy of the best validation epoch).
 """
 
-from experiments.beyond.beyond_best import CONFIG as BASE
+from experiments.beyond.beyond_long import CONFIG as BASE
 
 CONFIG = dict(BASE, embeddings="random", embed_dim=128, finetune_embedding=False)
