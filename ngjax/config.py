@@ -99,7 +99,8 @@ class Config:
     loop: str = option("epoch", "epoch (one compiled program per epoch) | step (one per batch, for debugging).",
                        choices=("epoch", "step"), harmless=True)
     unroll: int = option(0, "Time-scan unroll; 0 = platform default (CPU 1, GPU/TPU up to 32).", harmless=True)
-    eval_batch_size: int = option(1024, "Evaluation chunk size.", positive=True, harmless=True)
+    eval_batch_size: int = option(1024, "Evaluation chunk size (documents; --seeds=K replicas share it).",
+                                  positive=True, harmless=True)
     shard: str = option("data", "With several devices: data (split batches) | seeds (split --seeds "
                         "replicas) | none.", choices=("data", "seeds", "none"), harmless=True)
     # checkpoints

@@ -1,6 +1,7 @@
 """Training beyond the seed: fine-tuned GloVe, clipping, AdamW, schedules, dropout keys, model
 selection on validation (best checkpoint, early stopping), ensembles, length buckets."""
 
+import dataclasses
 import functools
 import json
 import os
@@ -70,7 +71,7 @@ def test_new_flags_are_validated():
                     (dict(early_stopping=3), "--early_stopping=3 watches the validation split"),
                     (dict(length_buckets=4), "--length_buckets drops padding steps"),
                     (dict(clip_norm=-1.0), "--clip_norm=-1.0: must be a number >= 0"),
-                    (dict(pool="cls"), "--pool='cls': allowed values are last, max, mean, attention"),
+                    (dict(pool="cls"), "--pool='cls': allowed values are last, max, mean, maxmean, attention"),
                     (dict(cell="transformer"), "allowed values are lstm, gru, rnn"),
                     (dict(warmup_epochs=2.0), "--warmup_epochs / --schedule_epochs shape"),
                     (dict(embeddings="random", embedding_optimizer="lazy_adam", clip_norm=1.0), "dense Adam only")]:
@@ -157,6 +158,12 @@ def test_ensemble_accuracy_equals_a_hand_computation():
         assert metrics.split_metrics(sums["replicas"], "t")["per_seed"]["t_accuracy"][k] == pytest.approx(one["t_accuracy"])
     assert got["test_ensemble_accuracy"] == pytest.approx(want_acc)
     assert got["test_ensemble_loss"] == pytest.approx(want_loss, rel=1e-5)
+
+
+def test_replicas_share_the_evaluation_chunk():
+    one = Config(eval_batch_size=1024)
+    assert steps.eval_chunk(one) == 1024 and steps.eval_chunk(dataclasses.replace(one, seeds=5)) == 204
+    assert steps.eval_chunk(dataclasses.replace(one, seeds=4000)) == 1
 
 
 def test_seeds_run_reports_the_ensemble(corpus_dir, glove8, tmp_path):
