@@ -63,7 +63,8 @@ def fit_svm(train, val, test, cs) -> dict:
         clf = LinearSVC(C=float(c)).fit(x_tr, y_tr)
         tried.append((float((clf.predict(x_va) == y_va).mean()), float(c), clf))
     val, c, clf = max(tried, key=lambda t: (t[0], -t[1]))
-    return {"val": val, "C": c, "test": float((clf.predict(x_te) == y_te).mean()), "features": int(x_tr.shape[1])}
+    return {"val": val, "C": c, "test": float((clf.predict(x_te) == y_te).mean()), "features": int(x_tr.shape[1]),
+            "tried": [(cc, v) for v, cc, _ in tried]}
 
 
 def probe_variant(name: str, cs) -> dict:
@@ -79,19 +80,25 @@ def probe_variant(name: str, cs) -> dict:
                             f"truncating={cfg.truncating})")
 
 
-def probe_texts(label: str, analyzer, cs) -> dict:
+def text_svm(data_dir, val_fraction: float, val_seed: int, cs, analyzer=None) -> dict:
+    """TF-IDF + LinearSVC on raw texts (headers kept; ``analyzer``: text -> words, default
+    scikit-learn's word pattern), trained on the split's train part; C chosen on its validation."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     from ngjax.corpus import load_corpus
     from ngjax.data import split_indices
 
-    corpus = load_corpus(FLAGS.data_dir)
+    corpus = load_corpus(data_dir)
     texts, labels = corpus.texts["train"], corpus.labels["train"]
-    tr, va = split_indices(labels, PROTOCOL["val_fraction"], PROTOCOL["val_seed"])
-    vec = CountVectorizer(analyzer=analyzer).fit([texts[i] for i in tr])
+    tr, va = split_indices(labels, val_fraction, val_seed)
+    vec = CountVectorizer(**({"analyzer": analyzer} if analyzer else {})).fit([texts[i] for i in tr])
     parts = [(vec.transform([texts[i] for i in idx]), labels[idx]) for idx in (tr, va)]
     parts.append((vec.transform(corpus.texts["test"]), corpus.labels["test"]))
-    return dict(fit_svm(*parts, cs), input=label)
+    return fit_svm(*parts, cs)
+
+
+def probe_texts(label: str, analyzer, cs) -> dict:
+    return dict(text_svm(FLAGS.data_dir, PROTOCOL["val_fraction"], PROTOCOL["val_seed"], cs, analyzer), input=label)
 
 
 def main(argv):

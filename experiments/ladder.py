@@ -29,6 +29,7 @@ import time
 from absl import app, flags, logging
 
 from experiments import drivers, load
+from experiments.input_bounds import text_svm
 from experiments.beyond import CANDIDATES, LADDER, REFERENCES
 from ngjax import files
 from ngjax.config import Config
@@ -122,30 +123,6 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def svm_baseline(data_dir, val_fraction: float, val_seed: int, cs, analyzer=None) -> dict:
-    """TF-IDF + LinearSVC on the same split (headers kept); C chosen on validation. ``analyzer``
-    (text -> words) replaces scikit-learn's default word pattern."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
-
-    from ngjax.corpus import load_corpus
-    from ngjax.data import split_indices
-
-    corpus = load_corpus(data_dir)
-    texts, labels = corpus.texts["train"], corpus.labels["train"]
-    tr, va = split_indices(labels, val_fraction, val_seed)
-    vec = TfidfVectorizer(sublinear_tf=True, **({"analyzer": analyzer} if analyzer else {}))
-    x_tr = vec.fit_transform([texts[i] for i in tr])
-    x_va, x_te = vec.transform([texts[i] for i in va]), vec.transform(corpus.texts["test"])
-    tried = []
-    for c in cs:
-        clf = LinearSVC(C=float(c)).fit(x_tr, labels[tr])
-        tried.append((float((clf.predict(x_va) == labels[va]).mean()), float(c), clf))
-    val, c, clf = max(tried, key=lambda t: (t[0], -t[1]))
-    return {"val": val, "C": c, "tried": [(cc, v) for v, cc, _ in tried], "features": x_tr.shape[1],
-            "test": float((clf.predict(x_te) == corpus.labels["test"]).mean())}
-
-
 def table(rows, svm, final=None) -> str:
     lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
              "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -208,7 +185,7 @@ def main(argv):
         dirs = [workdir for _, _, workdir in done]
         final = merged_row(best["name"], [row_of(best["name"], d) for d in dirs], dirs, FLAGS.cache_dir)
     cfg = jobs[0][1]
-    svm = svm_baseline(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
+    svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
     md = table(rows, svm, final)
     configs = len(rows) + (len(svm["tried"]) if svm else 0)
     result = final or best
