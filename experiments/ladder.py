@@ -73,33 +73,36 @@ def final_jobs(name: str, k: int):
             for job in make_jobs([name], 1, "" if s == 0 and FLAGS.seeds == 1 else f"_seed{s}", seed=s)]
 
 
-def ensemble_accuracy(workdirs, cache_dir) -> float:
-    """Test accuracy of the runs' averaged probabilities (each run at its best validation epoch)."""
+def ensemble_accuracies(workdirs, cache_dir) -> list:
+    """Test accuracy of the averaged probabilities of the first k runs, k = 1..K (each run at its
+    best validation epoch)."""
     import numpy as np
 
     from ngjax.data import load_dataset
     from ngjax.report import predict_proba
     from ngjax.workdir import load_run
 
-    total, ds = None, None
+    total, ds, out = None, None, []
     for workdir in workdirs:
         run = load_run(workdir)
         ds = ds or load_dataset(run.cfg, cache_dir)  # the same split and tokenizer for every seed
         p = predict_proba(run.params, ds.x_test, run.spec, batch_size=256)
         total = p if total is None else total + p
-    return float((total.argmax(-1) == ds.y_test).mean())
+        out.append(float((total.argmax(-1) == ds.y_test).mean()))
+    return out
 
 
 def merged_row(name: str, rows, workdirs, cache_dir) -> dict:
     """One row for K single-seed runs of a configuration: mean ± std over them, and their ensemble."""
     val = [r["val"][0] for r in rows]
     test = [r["test"][0] for r in rows]
-    return dict(rows[0], seeds=len(rows), val=_stats(val), test=_stats(test), test_per_seed=test,
+    by_size = ensemble_accuracies(workdirs, cache_dir)
+    return dict(rows[0], seeds=len(rows), ensemble_test=by_size[-1], ensemble_by_size=by_size, val=_stats(val), test=_stats(test), test_per_seed=test,
                 val_per_seed=val, selected_epoch="/".join(str(r["selected_epoch"]) for r in rows),
                 epochs_run="/".join(str(r["epochs_run"]) for r in rows),
                 seconds_per_epoch=statistics.median(r["seconds_per_epoch"] for r in rows),
                 train_seconds=sum(r["train_seconds"] for r in rows),
-                ensemble_test=ensemble_accuracy(workdirs, cache_dir), config=rows[0]["config"])
+                config=rows[0]["config"])
 
 
 def _stats(values):
@@ -201,6 +204,9 @@ def main(argv):
                  if result["ensemble_test"] is not None else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back).\n\n")
+    if final:
+        md += ("\n\nEnsemble of the first k seeds of the chosen configuration (test accuracy of their averaged "
+               "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "final": final, "svm": svm, "references": REFERENCES,
                            "chosen": best["name"], "configurations_tried": configs, "command": sys.argv[1:]})

@@ -58,8 +58,10 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     r = run_module("experiments.ladder", *args, timeout=600)
     assert r.returncode == 0 and r.stdout.count("Nothing to do") == 4  # finished runs are read back
     assert json.load(open(out + ".json"))["final"] == final
-    from experiments.ladder import ensemble_accuracy  # an ensemble of one run twice is that run
-    assert ensemble_accuracy([seed1, seed1], str(tmp_path / "c")) == pytest.approx(final["test_per_seed"][1])
+    from experiments.ladder import ensemble_accuracies  # an ensemble of one run twice is that run
+    assert ensemble_accuracies([seed1, seed1], str(tmp_path / "c")) == pytest.approx([final["test_per_seed"][1]] * 2)
+    assert final["ensemble_by_size"][0] == pytest.approx(final["test_per_seed"][0])
+    assert final["ensemble_by_size"][-1] == final["ensemble_test"] and "Ensemble of the first k seeds" in md
     r = run_module("ngjax.predict", f"--workdir={seed1}", "--top_k=1", "nasa orbit shuttle launch", timeout=300)
     assert r.returncode == 0 and r.stdout.strip(), r.stderr[-2000:]  # the chosen runs are a usable product
     r = run_module("experiments.ladder", *args[:-2], "--variants=beyond_nope", timeout=60)
