@@ -155,13 +155,17 @@ def plot(rows, svm, path: str) -> None:
     for key, label, dx in (("val", "validation", -0.15), ("test", "test", 0.15)):
         ax.errorbar([x + dx for x in xs], [r[key][0] for r in rows], yerr=[r[key][1] for r in rows],
                     fmt="o", capsize=3, label=f"{label} (best validation epoch, mean ± std)")
+    ens = [(x, r["ensemble_test"]) for x, r in zip(xs, rows) if r.get("ensemble_test") is not None]
+    if ens:
+        ax.plot([x + 0.15 for x, _ in ens], [a for _, a in ens], "*", ms=12, color="C3",
+                label="test, ensemble of the seeds (averaged probabilities)")
     if svm:
         ax.axhline(svm["test"], color="gray", ls="--", lw=1, label=f"TF-IDF + LinearSVC test {svm['test']:.3f}")
     ax.axhline(0.8668, color="black", ls=":", lw=1, label="best published recurrent (J&Z 2016) 0.867")
     names = [r["name"].replace("beyond_", "") + (f" x{r['seeds']}" if r["seeds"] > 1 else "") for r in rows]
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("accuracy")
-    ax.set_title("The ladder past the seed (each step adds one change)")
+    ax.set_title("The ladder past the seed and the candidates, chosen on validation")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
