@@ -1,10 +1,11 @@
 """Beyond the seed: the ablation ladder from the seed's best model to the strongest recurrent
 classifier ngjax trains on 20 Newsgroups (bydate split, headers kept, as the seed).
 
-Each ``beyond_*.py`` defines ``CONFIG``; every step adds one change to the step before it. All
-select epochs on a validation split carved from train (``val_fraction=0.1``, ``val_seed=0``) and
-report the test accuracy of the best validation epoch; ``python -m experiments.ladder`` runs the
-ladder with K seeds per step and writes experiments/results/beyond.md.
+Each ``beyond_*.py`` defines ``CONFIG``; every ladder step adds one change to the step before it,
+and the candidates branch off it. All select epochs on a validation split carved from train
+(``val_fraction=0.1``, ``val_seed=0``) and report the test accuracy of the best validation epoch;
+``python -m experiments.ladder`` runs steps and candidates with one seed, chooses the best on
+validation, trains it with 5 seeds and writes experiments/results/beyond.md.
 """
 
 # The ladder, in order: (name, what the step adds)
