@@ -26,7 +26,8 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
+from ngjax import cli  # noqa: E402
 from experiments import drivers
 from ngjax import state as state_lib
 from ngjax import inputs
@@ -283,5 +284,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

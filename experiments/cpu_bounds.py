@@ -18,7 +18,8 @@ import sys
 import time
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
+from ngjax import cli
 from ngjax import files
 from ngjax import state as state_lib
 from ngjax import optim
@@ -155,5 +156,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

@@ -17,7 +17,8 @@ import re
 import sys
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
+from ngjax import cli
 
 from experiments import drivers, load
 from experiments.beyond import PROTOCOL
@@ -102,8 +103,13 @@ def probe_texts(label: str, analyzer, cs) -> dict:
 
 
 def main(argv):
+    from experiments import available
+    from ngjax.config import ConfigError
     from ngjax.tokenizer import Tokenizer
 
+    unknown = [n for n in FLAGS.variants if n not in available()]
+    if unknown:
+        raise ConfigError(f"--variants: unknown {unknown}; choose from {', '.join(available())}")
     split = Tokenizer().text_to_word_sequence
     rows = [probe_variant(name, FLAGS.svm_c) for name in FLAGS.variants]
     rows.append(probe_texts("whole documents, every training word (Keras' word splitting)", split, FLAGS.svm_c))
@@ -121,5 +127,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

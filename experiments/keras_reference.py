@@ -23,7 +23,8 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
+from ngjax import cli  # noqa: E402
 
 from experiments import drivers  # noqa: E402
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config  # noqa: E402
@@ -122,5 +123,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

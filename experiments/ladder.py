@@ -26,7 +26,8 @@ import statistics
 import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
+from ngjax import cli
 
 from experiments import drivers, load
 from experiments.input_bounds import text_svm
@@ -76,8 +77,6 @@ def final_jobs(name: str, k: int):
 def ensemble_accuracies(workdirs, cache_dir) -> list:
     """Test accuracy of the averaged probabilities of the first k runs, k = 1..K (each run at its
     best validation epoch)."""
-    import numpy as np
-
     from ngjax.data import load_dataset
     from ngjax.report import predict_proba
     from ngjax.workdir import load_run
@@ -220,5 +219,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

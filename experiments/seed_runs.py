@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
+from ngjax import cli
 
 from experiments import drivers, seed_table
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS
@@ -75,5 +75,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

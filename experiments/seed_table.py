@@ -23,7 +23,8 @@ import sys
 import time
 from typing import Optional
 
-from absl import app, flags, logging
+from absl import flags, logging
+from ngjax import cli
 
 from experiments import drivers
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config
@@ -159,5 +160,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

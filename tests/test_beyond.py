@@ -103,3 +103,7 @@ def test_input_bounds_probes_the_networks_own_token_ids(corpus_dir, tmp_path):
     for row in rows:
         assert 0 <= row["val"] <= 1 and 0 <= row["test"] <= 1 and row["C"] == 1.0
     assert "experiments.input_bounds" in open(out + ".md").read()
+    for bad, code in ((f"--data_dir={tmp_path / 'missing'}", 1), ("--variants=beyond_nope", 2)):
+        r = run_module("experiments.input_bounds", f"--data_dir={corpus_dir}", bad, f"--out={out}2", timeout=120)
+        assert r.returncode == code and r.stderr.strip().startswith("error: ") and "Traceback" not in r.stderr
+        assert "--variants: unknown ['beyond_nope']" in r.stderr if code == 2 else "no such file" in r.stderr
