@@ -27,8 +27,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
-from ngjax import cli  # noqa: E402
 from experiments import drivers
+from ngjax import cli  # noqa: E402
 from ngjax import state as state_lib
 from ngjax import inputs
 from ngjax import steps

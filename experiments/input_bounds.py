@@ -18,10 +18,10 @@ import sys
 
 import numpy as np
 from absl import flags, logging
-from ngjax import cli
 
 from experiments import drivers, load
 from experiments.beyond import PROTOCOL
+from ngjax import cli
 
 if __name__ == "__main__":
     flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")

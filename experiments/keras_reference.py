@@ -24,10 +24,10 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from absl import flags, logging  # noqa: E402
-from ngjax import cli  # noqa: E402
 
 from experiments import drivers  # noqa: E402
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config  # noqa: E402
+from ngjax import cli  # noqa: E402
 from ngjax import files, inputs  # noqa: E402
 from ngjax.errors import NgjaxError  # noqa: E402
 

@@ -13,8 +13,8 @@ reports that epoch's validation and test accuracy (mean ± std over replicas). T
 validation accuracy is the chosen configuration; it is trained again with ``--final_seeds`` seeds
 as K single-seed runs (seeds 0..K-1; RUNS_DIR/NAME is seed 0, RUNS_DIR/NAME_seedS the others),
 whose test accuracy (mean ± std) and the accuracy of their averaged probabilities (the ensemble)
-are the ladder's result. Test accuracy selects nothing. The
-baseline picks its C on the same validation split. Resumable like the seed table (finished runs
+are the ladder's result. Test accuracy selects nothing. The baseline picks its C on the same
+validation split. Resumable like the seed table (finished runs
 are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
 """
@@ -27,13 +27,12 @@ import sys
 import time
 
 from absl import flags, logging
-from ngjax import cli
 
 from experiments import drivers, load
-from experiments.input_bounds import text_svm
 from experiments.beyond import CANDIDATES, LADDER, REFERENCES
-from ngjax import files
-from ngjax.config import Config
+from experiments.input_bounds import text_svm
+from ngjax import cli, files
+from ngjax.config import Config, ConfigError
 from ngjax.errors import NgjaxError
 
 if __name__ == "__main__":
@@ -53,8 +52,6 @@ def make_jobs(names, seeds: int, suffix: str = "", seed: int = 0):
     unknown = [n for n in names if n not in STEPS]
     if unknown:
         raise NgjaxError(f"--variants: unknown {unknown}; choose from {', '.join(STEPS)}")
-    if FLAGS.final_seeds < 0:
-        raise NgjaxError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
     jobs = []
     for name in names:
         values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds, seed=seed)
@@ -91,17 +88,17 @@ def ensemble_accuracies(workdirs, cache_dir) -> list:
     return out
 
 
-def merged_row(name: str, rows, workdirs, cache_dir) -> dict:
+def merged_row(rows, workdirs, cache_dir) -> dict:
     """One row for K single-seed runs of a configuration: mean ± std over them, and their ensemble."""
     val = [r["val"][0] for r in rows]
     test = [r["test"][0] for r in rows]
     by_size = ensemble_accuracies(workdirs, cache_dir)
-    return dict(rows[0], seeds=len(rows), ensemble_test=by_size[-1], ensemble_by_size=by_size, val=_stats(val), test=_stats(test), test_per_seed=test,
-                val_per_seed=val, selected_epoch="/".join(str(r["selected_epoch"]) for r in rows),
+    return dict(rows[0], seeds=len(rows), val=_stats(val), test=_stats(test), val_per_seed=val, test_per_seed=test,
+                ensemble_test=by_size[-1], ensemble_by_size=by_size,
+                selected_epoch="/".join(str(r["selected_epoch"]) for r in rows),
                 epochs_run="/".join(str(r["epochs_run"]) for r in rows),
                 seconds_per_epoch=statistics.median(r["seconds_per_epoch"] for r in rows),
-                train_seconds=sum(r["train_seconds"] for r in rows),
-                config=rows[0]["config"])
+                train_seconds=sum(r["train_seconds"] for r in rows))
 
 
 def _stats(values):
@@ -173,6 +170,8 @@ def plot(rows, svm, path: str) -> None:
 
 
 def main(argv):
+    if FLAGS.final_seeds < 0:
+        raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
                                             FLAGS.cache_dir)
@@ -189,7 +188,7 @@ def main(argv):
         if code:
             return code
         dirs = [workdir for _, _, workdir in done]
-        final = merged_row(best["name"], [row_of(best["name"], d) for d in dirs], dirs, FLAGS.cache_dir)
+        final = merged_row([row_of(best["name"], d) for d in dirs], dirs, FLAGS.cache_dir)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
     md = table(rows, svm, final)

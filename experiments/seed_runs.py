@@ -17,10 +17,10 @@ import shutil
 import time
 
 from absl import flags, logging
-from ngjax import cli
 
 from experiments import drivers, seed_table
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS
+from ngjax import cli
 from ngjax import files
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ import time
 from typing import Optional
 
 from absl import flags, logging
-from ngjax import cli
 
 from experiments import drivers
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config
+from ngjax import cli
 from ngjax.errors import NgjaxError
 
 if __name__ == "__main__":
