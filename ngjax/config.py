@@ -87,6 +87,12 @@ class Config:
                               "warmup, then cosine decay to 0).", choices=("constant", "warmup_cosine"))
     warmup_epochs: float = option(0.0, "warmup_cosine: epochs of linear warmup.")
     schedule_epochs: int = option(0, "warmup_cosine: epochs the schedule spans (0 = --epochs of the first launch).")
+    teacher: Optional[str] = option(None, "Distillation: soft targets for the training documents, a file written by "
+                                    "python -m ngjax.teacher (an ensemble's averaged probabilities).")
+    distill_weight: float = option(0.5, "With --teacher: weight of the teacher's soft targets in the loss (the "
+                                   "labels' cross-entropy gets 1 - w).")
+    distill_temperature: float = option(1.0, "With --teacher: temperature T of the soft targets (the teacher's "
+                                        "probabilities to the power 1/T, renormalised; the soft loss is scaled by T^2).")
     early_stopping: int = option(0, "Stop when --monitor has not improved for N epochs (0 = off; needs "
                                  "--val_fraction).", harmless=True)
     monitor: str = option("val_accuracy", "The validation metric that picks the best epoch (with --val_fraction).",
@@ -203,6 +209,14 @@ def validate(cfg: Config) -> Config:
                           "--mask_padding (or use --bidirectional / a pooled head, which mask)")
     if cfg.length_buckets and cfg.loop == "step":
         raise ConfigError("--length_buckets runs in the compiled epoch; use --loop=epoch")
+    if not (isinstance(cfg.distill_weight, (int, float)) and 0.0 <= cfg.distill_weight <= 1.0):
+        raise ConfigError(f"--distill_weight={cfg.distill_weight!r}: must be in [0, 1]")
+    if not (isinstance(cfg.distill_temperature, (int, float)) and cfg.distill_temperature > 0):
+        raise ConfigError(f"--distill_temperature={cfg.distill_temperature!r}: must be a number > 0")
+    if not cfg.teacher and (cfg.distill_weight != FIELDS["distill_weight"].default
+                            or cfg.distill_temperature != FIELDS["distill_temperature"].default):
+        raise ConfigError("--distill_weight / --distill_temperature shape distillation; add --teacher=FILE "
+                          "(python -m ngjax.teacher writes one) or drop them")
     if cfg.lr_schedule == "constant" and (cfg.warmup_epochs or cfg.schedule_epochs):
         raise ConfigError("--warmup_epochs / --schedule_epochs shape --lr_schedule=warmup_cosine; add it or drop them")
     return cfg
@@ -225,7 +239,10 @@ def differing_keys(saved: dict, requested: Config) -> list:
     now = json.loads(requested.to_json())
     saved = complete_saved(saved)
     keys = sorted((set(saved) | set(now)) - HARMLESS_KEYS)
-    return [k for k in keys if saved.get(k) != now.get(k) and not (k == "data_dir" and _same_path(saved[k], now[k]))]
+    return [k for k in keys if saved.get(k) != now.get(k) and not (k in PATH_KEYS and _same_path(saved[k], now[k]))]
+
+
+PATH_KEYS = ("data_dir", "teacher")  # files or folders: one spelled relative or absolute is the same
 
 
 def _same_path(a: Optional[str], b: Optional[str]) -> bool:

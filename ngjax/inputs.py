@@ -11,7 +11,7 @@ import optax
 from absl import logging
 
 from ngjax import model as model_lib
-from ngjax import optim
+from ngjax import distill, optim
 from ngjax.config import RANDOM_EMBED_DIM, Config, validate
 from ngjax.errors import NgjaxError
 
@@ -27,6 +27,7 @@ class RunInputs:
     table: Optional[np.ndarray]
     coverage: Optional[dict]
     keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
+    soft_targets: Optional[np.ndarray] = None  # with --teacher: float32[N_train, C]
 
 
 def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
@@ -109,5 +110,12 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
+    soft = None
+    if cfg.teacher:
+        soft = distill.load_targets(cfg.teacher, cfg, ds.y_train)
+        if soft.shape[1] != ds.num_classes:
+            raise NgjaxError(f"--teacher={cfg.teacher}: {soft.shape[1]} classes, the data has {ds.num_classes}")
+        logging.info("Distilling from %s: weight %g, temperature %g", cfg.teacher, cfg.distill_weight,
+                     cfg.distill_temperature)
     steps = -(-ds.x_train.shape[0] // cfg.batch_size)
-    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows)
+    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows, soft)

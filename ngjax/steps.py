@@ -28,19 +28,20 @@ from ngjax.state import SHUFFLE, STATE_AXES, TrainState, dropout_key
 
 
 # ----------------------------------------------------------------------------- the step
-def train_step(state: TrainState, batch: Tuple[jax.Array, jax.Array], *,
-               spec: model_lib.ModelSpec, tx) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B."""
+def train_step(state: TrainState, batch: Tuple[jax.Array, Any], *, spec: model_lib.ModelSpec, tx,
+               distill: Optional[Tuple[float, float]] = None) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B. With
+    ``distill`` = (weight, temperature) the labels are (labels int32[B], soft targets float32[B, C])
+    and the loss mixes both (:func:`batch_loss`); the metrics stay those of the labels."""
     tokens, labels = batch
     if isinstance(tx, optim.LazyEmbeddingAdam):
-        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx)
+        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx, distill=distill)
 
     rng = dropout_key(state) if spec.has_dropout else None
 
     def loss_fn(trainable):
         logits = model_lib.apply({**state.frozen, **trainable}, tokens, spec, rng)
-        sums, losses = metrics.batch_sums(logits, labels)
-        return jnp.mean(losses), sums
+        return batch_loss(logits, labels, distill)
 
     grads, sums = jax.grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -48,7 +49,19 @@ def train_step(state: TrainState, batch: Tuple[jax.Array, jax.Array], *,
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state), sums
 
 
-def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx):
+def batch_loss(logits: jax.Array, labels, distill: Optional[Tuple[float, float]] = None):
+    """(mean loss, metric sums). Without ``distill``: the labels' cross-entropy. With it,
+    ``w * T^2 * CE(soft targets, softmax(logits / T)) + (1 - w) * CE(labels, softmax(logits))``."""
+    if distill is None:
+        sums, losses = metrics.batch_sums(logits, labels)
+        return jnp.mean(losses), sums
+    (labels, soft), (weight, temperature) = labels, distill
+    sums, losses = metrics.batch_sums(logits, labels)
+    soft_losses = optax.softmax_cross_entropy(logits / temperature, soft) * temperature ** 2
+    return jnp.mean(weight * soft_losses + (1 - weight) * losses), sums
+
+
+def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=None):
     """train_step with lazy Adam on the table: the gradient is taken for the batch's rows only."""
     table = state.params["embedding"]["table"]
     ids, local = optim.batch_rows(tokens, table.shape[0])
@@ -57,8 +70,7 @@ def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx):
 
     def loss_fn(rest, rows):
         logits = model_lib.apply({**state.frozen, **rest, "embedding": {"table": rows}}, local, spec, rng)
-        sums, losses = metrics.batch_sums(logits, labels)
-        return jnp.mean(losses), sums
+        return batch_loss(logits, labels, distill)
 
     rows = table.at[ids].get(mode="fill", fill_value=0)
     (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(rest, rows)
@@ -79,13 +91,22 @@ def epoch_batches(n: int, batch_size: int) -> Tuple[int, int]:
     return n // batch_size, n % batch_size
 
 
-def _constrain(a: jax.Array, sharding) -> jax.Array:
-    return a if sharding is None else jax.lax.with_sharding_constraint(a, sharding)
+def _constrain(a: Any, sharding) -> Any:
+    """``a`` (an array or a tuple of them) split as ``sharding`` says, or as it is."""
+    if sharding is None:
+        return a
+    return jax.tree_util.tree_map(lambda v: jax.lax.with_sharding_constraint(v, sharding), a)
 
 
-def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx, batch_size: int,
-                batch_sharding=None, buckets=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One epoch as one program. x: int32[N, T], y: int32[N] (on device).
+def _take(y: Any, idx) -> Any:
+    """Rows ``idx`` of the labels: int32[N], or (labels, soft targets) with --teacher."""
+    return jax.tree_util.tree_map(lambda v: v[idx], y)
+
+
+def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size: int,
+                batch_sharding=None, buckets=None, distill=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One epoch as one program. x: int32[N, T], y: int32[N] (on device), or with ``distill`` =
+    (weight, temperature) the pair (labels int32[N], soft targets float32[N, C]).
 
     Only what changes (params, Adam state, step) is carried through the scan; the frozen table
     is a loop constant, so the loop never copies it. With ``batch_sharding`` (data parallel) each
@@ -100,7 +121,8 @@ def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx, batc
             params, opt_state, step, acc = carry
             st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
             tokens = x[idx] if length is None else buckets_lib.cut(x[idx], length, buckets[2])
-            st, sums = train_step(st, (_constrain(tokens, sharding), _constrain(y[idx], sharding)), spec=spec, tx=tx)
+            st, sums = train_step(st, (_constrain(tokens, sharding), _constrain(_take(y, idx), sharding)),
+                                  spec=spec, tx=tx, distill=distill)
             return st.params, st.opt_state, st.step, metrics.add(acc, sums)
         return body
 
@@ -125,17 +147,17 @@ def train_epoch(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx, batc
     return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
 
 
-def train_epoch_stepwise(state: TrainState, x: jax.Array, y: jax.Array, *, spec, tx,
-                         batch_size: int, jit_step=None):
+def train_epoch_stepwise(state: TrainState, x: jax.Array, y: Any, *, spec, tx,
+                         batch_size: int, jit_step=None, distill=None):
     """The same epoch, one jitted step per batch (host loop): for debugging and tests."""
     n = x.shape[0]
     perm = np.asarray(jax.jit(epoch_permutation, static_argnums=2)(state.rng, state.epoch, n))
-    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx),
+    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill),
                                    donate_argnums=0)
     acc = None
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
-        state, sums = jit_step(state, (x[idx], y[idx]))
+        state, sums = jit_step(state, (x[idx], _take(y, idx)))
         acc = sums if acc is None else metrics.add(acc, sums)
     return state.replace(epoch=state.epoch + 1), acc
 
@@ -201,10 +223,15 @@ def eval_chunk(cfg: Config) -> int:
     return max(n, chunk - chunk % n)
 
 
+def distill(cfg: Config) -> Optional[Tuple[float, float]]:
+    """(weight, temperature) of a --teacher run, else None."""
+    return (float(cfg.distill_weight), float(cfg.distill_temperature)) if cfg.teacher else None
+
+
 def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
     """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None."""
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
-                                 batch_sharding=batch_sharding, buckets=buckets.get("train"))
+                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill(cfg))
     param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
     evaluate_fns = {}
     for split in ("val", "test"):
@@ -215,7 +242,8 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
     if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
         epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
     return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
-                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx), donate_argnums=0),
+                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill(cfg)),
+                                 donate_argnums=0),
                     evaluate=evaluate_fns)
 
 

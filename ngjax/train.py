@@ -39,7 +39,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     state, history = _initial_state(run, mesh, ckpts.latest, restore_from, say)
     if distributed.is_main():
         workdir_lib.write_metrics(workdir, history)
-    splits, batch_sharding = _place_data(run.data, mesh, cfg.shard, say)
+    splits, batch_sharding = _place_data(run.data, mesh, cfg.shard, say, run.soft_targets)
     programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg))
     with StopSignal() as stop:
         state = _train_epochs(run, state, history, splits, programs, ckpts, workdir, stop, say)
@@ -119,9 +119,11 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
     return state, []
 
 
-def _place_data(ds, mesh, shard: str, say):
-    """({split: (x, y)} on the devices, batch sharding): train, test and (if any) val."""
-    host = {"train": (ds.x_train, ds.y_train), "test": (ds.x_test, ds.y_test)}
+def _place_data(ds, mesh, shard: str, say, soft_targets=None):
+    """({split: (x, y)} on the devices, batch sharding): train, test and (if any) val. With
+    --teacher the training y is (labels, soft targets)."""
+    train_y = ds.y_train if soft_targets is None else (ds.y_train, soft_targets)
+    host = {"train": (ds.x_train, train_y), "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
     splits, batch_sharding = distributed.place_arrays(host, mesh, shard)

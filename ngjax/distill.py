@@ -1,0 +1,78 @@
+"""Distillation targets: the teacher file's format, and the soft targets a student run
+(``--teacher=FILE``) reads from it. ``python -m ngjax.teacher`` writes the file; ``ngjax.steps``
+mixes the targets into the loss (``batch_loss``). See ``ngjax.teacher`` for the whole story.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from typing import Sequence
+
+import numpy as np
+
+from ngjax.errors import NgjaxError
+
+KIND = "ngjax-teacher-1"
+
+
+def split_of(cfg) -> dict:
+    return {"val_fraction": float(cfg.val_fraction), "val_seed": int(cfg.val_seed), "remove": ",".join(cfg.remove)}
+
+
+def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: bool) -> np.ndarray:
+    """Token ids int32[N, T] with each real token deleted with probability ``p``; the kept ones close
+    up in order and the padding stays on its side (the document is simply shorter)."""
+    keep = (x != 0) & (rng.random(x.shape) >= p)
+    kept = np.where(keep, x, 0)
+    # a stable sort of the keep flags moves the kept tokens to the end (pre) or the front (post) in order
+    order = np.argsort(keep if pre_padded else ~keep, axis=1, kind="stable")
+    return np.take_along_axis(kept, order, axis=1)
+
+
+def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members: Sequence[str],
+          delete: float = 0.0, passes: int = 1) -> None:
+    """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions)."""
+    from ngjax.files import atomic_write
+
+    buf = io.BytesIO()
+    np.savez(buf, kind=np.array(KIND), probs=probs, labels=labels, members=np.array(list(members)),
+             delete=np.array(float(delete)), passes=np.array(int(passes)), **{k: np.array(v) for k, v in split.items()})
+    atomic_write(path, buf.getvalue())
+
+
+def load_targets(path: str, cfg, labels: np.ndarray) -> np.ndarray:
+    """Soft targets float32[N, C] for the student's training part: the teacher's probabilities at
+    --distill_temperature. Errors name the file and the fix."""
+    if not os.path.isfile(path):
+        raise NgjaxError(f"--teacher={path}: no such file; write one with python -m ngjax.teacher "
+                         "--workdirs=RUN[,RUN...] --out=FILE")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            got = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise NgjaxError(f"--teacher={path}: not a readable teacher file ({e}); write it again with "
+                         "python -m ngjax.teacher") from None
+    if got.get("kind") is None or str(got["kind"]) != KIND:
+        raise NgjaxError(f"--teacher={path}: not an ngjax teacher file; write one with python -m ngjax.teacher")
+    want = split_of(cfg)
+    have = {"val_fraction": float(got["val_fraction"]), "val_seed": int(got["val_seed"]), "remove": str(got["remove"])}
+    if have != want or not np.array_equal(got["labels"], labels):
+        raise NgjaxError(f"--teacher={path}: its teachers were trained on another training split ({have}) than "
+                         f"this run's ({want}); use the teacher's --val_fraction/--val_seed/--remove or "
+                         "write a teacher file for this split")
+    probs = np.asarray(got["probs"], np.float64)
+    if probs.ndim != 2 or probs.shape[0] != len(labels):
+        raise NgjaxError(f"--teacher={path}: probabilities of shape {probs.shape} for {len(labels)} documents")
+    return soften(probs, cfg.distill_temperature)
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``p^(1/T)`` renormalised (softmax of log p / T), float32."""
+    logits = np.log(np.maximum(probs, 1e-12)) / float(temperature)
+    logits -= logits.max(axis=1, keepdims=True)
+    q = np.exp(logits)
+    return (q / q.sum(axis=1, keepdims=True)).astype(np.float32)
+
+

@@ -1,0 +1,177 @@
+"""Distillation: the teacher file (an ensemble's averaged probabilities on the training part), the
+mixed loss, the student run, and the errors a bad teacher file gives."""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from conftest import run_main, run_module
+
+from ngjax import distill, inputs, steps, teacher, train
+from ngjax import state as state_lib
+from ngjax.config import Config, ConfigError, validate
+from ngjax.errors import NgjaxError
+
+
+def _cfg(corpus_dir, **kw):
+    return Config(**{"data_dir": corpus_dir, "embeddings": "random", "embed_dim": 8, "seq_len": 16,
+                     "batch_size": 8, "epochs": 2, "hidden_size": 6, "val_fraction": 0.2, **kw})
+
+
+def _log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def test_mixed_loss_equals_a_hand_computation():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(5, 4)).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2], np.int32)
+    soft = distill.soften(rng.dirichlet(np.ones(4), size=5), 1.0)
+    w, t = 0.7, 3.0
+    hard = -_log_softmax(logits)[np.arange(5), labels]
+    soft_ce = -(soft * _log_softmax(logits / t)).sum(-1) * t * t
+    want = np.mean(w * soft_ce + (1 - w) * hard)
+    got, sums = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (w, t))
+    assert float(got) == pytest.approx(want, rel=1e-5)
+    plain, plain_sums = steps.batch_loss(jnp.asarray(logits), jnp.asarray(labels))
+    assert float(plain) == pytest.approx(hard.mean(), rel=1e-5)
+    # the reported metrics are the labels' whatever the teacher says
+    assert {k: float(v) for k, v in sums.items()} == {k: float(v) for k, v in plain_sums.items()}
+    zero, _ = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (0.0, t))
+    assert float(zero) == pytest.approx(hard.mean(), rel=1e-5)
+
+
+def test_soften_is_the_power_one_over_t_renormalised():
+    p = np.array([[0.7, 0.2, 0.1], [1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(distill.soften(p, 1.0), p, atol=1e-6)
+    q = np.sqrt(p[0]) / np.sqrt(p[0]).sum()
+    np.testing.assert_allclose(distill.soften(p, 2.0)[0], q, rtol=1e-5)
+    assert distill.soften(p, 2.0)[1, 0] == pytest.approx(1.0, abs=1e-5)  # a zero stays ~zero
+
+
+def test_the_soft_loss_pulls_the_student_to_the_targets(corpus_dir, tmp_path):
+    """With weight 1 and no labels' term the student's probabilities on a batch move to the teacher's
+    (which here disagree with the labels)."""
+    cfg = inputs.resolve(_cfg(corpus_dir))
+    run = inputs.load_inputs(cfg, str(tmp_path / "c"))
+    x, y = jnp.asarray(run.data.x_train[:8]), jnp.asarray(run.data.y_train[:8])
+    target = jax.nn.one_hot((y + 1) % 3, 3) * 0.8 + 0.2 / 3
+    st = state_lib.create_state(0, run.spec, run.tx, run.table)
+    step = jax.jit(functools.partial(steps.train_step, spec=run.spec, tx=optax.adam(0.05), distill=(1.0, 1.0)))
+    st = st.replace(opt_state=optax.adam(0.05).init(st.params))
+    for _ in range(150):
+        st, _ = step(st, (x, (y, target)))
+    from ngjax import model
+    probs = jax.nn.softmax(model.apply(state_lib.full_params(st), x, run.spec), -1)
+    np.testing.assert_allclose(probs, target, atol=0.05)
+
+
+def test_flags_are_checked():
+    with pytest.raises(ConfigError, match="add --teacher"):
+        validate(Config(distill_weight=0.9))
+    with pytest.raises(ConfigError, match=r"--distill_weight=1.5: must be in \[0, 1\]"):
+        validate(Config(teacher="t.npz", distill_weight=1.5))
+    with pytest.raises(ConfigError, match="--distill_temperature=0.0: must be a number > 0"):
+        validate(Config(teacher="t.npz", distill_temperature=0.0))
+
+
+@pytest.fixture(scope="module")
+def teachers(corpus_dir, tmp_path_factory):
+    """Two finished teacher runs and their teacher file (written by the command line)."""
+    root = tmp_path_factory.mktemp("teachers")
+    dirs = []
+    for seed in (0, 1):
+        w = str(root / f"t{seed}")
+        train.train_and_evaluate(_cfg(corpus_dir, seed=seed), w, str(root / "c"), report=False)
+        dirs.append(w)
+    out = str(root / "teacher.npz")
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={root / 'c'}")
+    assert r.returncode == 0, r.stderr
+    assert "2 teacher(s)" in r.stdout
+    return dirs, out, str(root / "c")
+
+
+def test_teacher_file_holds_the_averaged_probabilities(teachers):
+    dirs, out, cache = teachers
+    probs, labels, split = teacher.ensemble_probabilities(dirs, cache, say=lambda *a, **k: None)
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["probs"], probs, rtol=1e-6)
+        np.testing.assert_array_equal(f["labels"], labels)
+    from ngjax.data import load_dataset
+    from ngjax.report import predict_proba
+    from ngjax.workdir import load_run
+    by_hand = 0
+    for d in dirs:
+        r = load_run(d)
+        by_hand = by_hand + predict_proba(r.params, load_dataset(r.cfg, cache).x_train, r.spec) / 2
+    np.testing.assert_allclose(probs, by_hand, rtol=1e-5, atol=1e-7)
+    assert split == {"val_fraction": 0.2, "val_seed": 0, "remove": ""}
+
+
+def test_student_trains_resumes_bit_exactly_and_weight_zero_is_the_plain_run(corpus_dir, teachers, tmp_path):
+    _, out, cache = teachers
+    student = _cfg(corpus_dir, teacher=out, distill_weight=0.8, distill_temperature=2.0, seed=3)
+    once = train.train_and_evaluate(student, str(tmp_path / "once"), cache, report=False)
+    train.train_and_evaluate(student.replace(epochs=1), str(tmp_path / "twice"), cache, report=False)
+    twice = train.train_and_evaluate(student, str(tmp_path / "twice"), cache, report=False)
+    assert once["final"]["train_loss"] == twice["final"]["train_loss"]
+    assert once["final"]["test_loss"] == twice["final"]["test_loss"]
+    plain = train.train_and_evaluate(_cfg(corpus_dir, seed=3), str(tmp_path / "plain"), cache, report=False)
+    zero = train.train_and_evaluate(student.replace(distill_weight=0.0), str(tmp_path / "zero"), cache, report=False)
+    assert zero["final"]["test_loss"] == plain["final"]["test_loss"]  # the teacher path changes nothing else
+    assert once["final"]["test_loss"] != plain["final"]["test_loss"]  # and the teacher does change training
+
+
+def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
+    _, out, cache = teachers
+    args = ["--data_dir=" + corpus_dir, "--embeddings=random", "--embed_dim=8", "--seq_len=16", "--epochs=1",
+            "--hidden_size=6", "--val_fraction=0.2", f"--cache_dir={cache}"]
+    missing = run_main(*args, "--teacher=" + str(tmp_path / "none.npz"), f"--workdir={tmp_path / 'a'}")
+    assert missing.returncode == 1 and "no such file; write one with python -m ngjax.teacher" in missing.stderr
+    assert "Traceback" not in missing.stderr and not os.path.exists(tmp_path / "a" / "checkpoints")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    bad = run_main(*args, f"--teacher={junk}", f"--workdir={tmp_path / 'b'}")
+    assert bad.returncode == 1 and "not a readable teacher file" in bad.stderr
+    other = run_main(*args, f"--teacher={out}", "--val_seed=1", f"--workdir={tmp_path / 'c'}")
+    assert other.returncode == 1 and "another training split" in other.stderr
+    with pytest.raises(NgjaxError, match="another split"):
+        d0 = str(tmp_path / "other_split")
+        train.train_and_evaluate(_cfg(corpus_dir, val_seed=1), d0, cache, report=False)
+        teacher.ensemble_probabilities([teachers[0][0], d0], cache, say=lambda *a, **k: None)
+    empty = run_module("ngjax.teacher", "--out=" + str(tmp_path / "t.npz"))
+    assert empty.returncode == 1 and "give at least one finished run folder" in empty.stderr
+
+
+def test_deleted_words_close_up_in_order_on_the_padding_side():
+    x = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 0, 0, 0]], np.int32)
+    rng = np.random.default_rng(0)
+    pre = distill.delete_words(x[:1], 0.5, rng, pre_padded=True)[0]
+    kept = pre[pre != 0]
+    assert list(pre[: len(pre) - len(kept)]) == [0] * (len(pre) - len(kept))  # padding first, then the words
+    assert list(kept) == [t for t in (5, 6, 7, 8) if t in kept]  # in their order
+    post = distill.delete_words(x[1:], 0.5, np.random.default_rng(1), pre_padded=False)[0]
+    kept = post[post != 0]
+    assert list(post[: len(kept)]) == [t for t in (1, 2, 3) if t in kept] and not post[len(kept):].any()
+    np.testing.assert_array_equal(distill.delete_words(x, 0.0, rng, True)[0], x[0])
+    big = np.arange(1, 10001, dtype=np.int32)[None]
+    assert 0.7 < (distill.delete_words(big, 0.75, rng, True) == 0).mean() < 0.8
+
+
+def test_a_teacher_reading_shortened_documents_is_less_sure(teachers):
+    dirs, _, cache = teachers
+    quiet = dict(say=lambda *a, **k: None)
+    full, _, _ = teacher.ensemble_probabilities(dirs, cache, **quiet)
+    short, labels, _ = teacher.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
+    again, _, _ = teacher.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
+    np.testing.assert_array_equal(short, again)  # the deletions are seeded
+    assert not np.allclose(short, full)
+    entropy = lambda p: float(-(p * np.log(p + 1e-12)).sum(-1).mean())  # noqa: E731
+    assert entropy(short) > entropy(full)
+    with pytest.raises(NgjaxError, match="more than one pass needs --delete"):
+        teacher.ensemble_probabilities(dirs, cache, passes=2, **quiet)
