@@ -29,9 +29,9 @@ import time
 from absl import flags, logging
 
 from experiments import drivers, load
-from experiments.beyond import CANDIDATES, LADDER, REFERENCES
+from experiments.beyond import CANDIDATES, DISTILLED, LADDER, REFERENCES
 from experiments.input_bounds import text_svm
-from ngjax import cli, files
+from ngjax import cli, distill, files, teacher
 from ngjax.config import Config, ConfigError
 from ngjax.errors import NgjaxError
 
@@ -42,19 +42,21 @@ if __name__ == "__main__":
                          "seed runs (seeds 0..K-1; 0 or 1: not); their test accuracy is the ladder's result.")
     flags.DEFINE_list("variants", [name for name, _ in LADDER + CANDIDATES],
                       "Ladder steps and candidates to run, in order.")
+    flags.DEFINE_list("distilled", [name for name, _ in DISTILLED],
+                      "Distilled students tried after the final seeds (those whose teacher is the chosen configuration).")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
 FLAGS = flags.FLAGS
-STEPS = dict(LADDER + CANDIDATES)
+STEPS = dict(LADDER + CANDIDATES + DISTILLED)
 
 
-def make_jobs(names, seeds: int, suffix: str = "", seed: int = 0):
+def make_jobs(names, seeds: int, suffix: str = "", seed: int = 0, **extra):
     unknown = [n for n in names if n not in STEPS]
     if unknown:
         raise NgjaxError(f"--variants: unknown {unknown}; choose from {', '.join(STEPS)}")
     jobs = []
     for name in names:
-        values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds, seed=seed)
+        values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds, seed=seed, **extra)
         if FLAGS["epochs"].present:
             values["epochs"] = FLAGS.epochs
         if FLAGS.glove_path and values.get("embeddings", "glove") == "glove":
@@ -63,12 +65,68 @@ def make_jobs(names, seeds: int, suffix: str = "", seed: int = 0):
     return jobs
 
 
-def final_jobs(name: str, k: int):
+def final_jobs(name: str, k: int, **extra):
     """The chosen configuration as K single-seed runs (seeds 0..K-1); with --seeds=1 the choosing
     run is seed 0. Separate runs, not one --seeds=K program: on a CPU, K replicas of a model with a
     16M-parameter trainable table train slower vmapped than one after another."""
     return [job for s in range(k)
-            for job in make_jobs([name], 1, "" if s == 0 and FLAGS.seeds == 1 else f"_seed{s}", seed=s)]
+            for job in make_jobs([name], 1, "" if s == 0 and FLAGS.seeds == 1 else f"_seed{s}", seed=s, **extra)]
+
+
+def teacher_of(name: str):
+    """(the configuration whose final seeds teach distilled variant ``name``, how they read the
+    training documents): its module's TEACHER and TEACHER_OPTIONS (``ngjax.teacher``'s delete, passes)."""
+    import importlib
+
+    mod = importlib.import_module(f"experiments.beyond.{name}")
+    return mod.TEACHER, dict(getattr(mod, "TEACHER_OPTIONS", {}))
+
+
+def teacher_file(base: str, options: dict, dirs) -> str:
+    """RUNS/teacher_BASE[_OPTIONS].npz, written once from ``dirs`` (a rerun reads it back)."""
+    suffix = "".join(f"_{k}{v:g}" for k, v in sorted(options.items()))
+    path = os.path.join(FLAGS.runs_dir, f"teacher_{base}{suffix}.npz")
+    if not os.path.exists(path):
+        probs, labels, split = teacher.ensemble_probabilities(dirs, FLAGS.cache_dir, **options)
+        distill.write(path, probs, labels, split, dirs, **options)
+    return path
+
+
+def train_final(name: str, **extra):
+    """(merged row of the K final single-seed runs of ``name``, their workdirs, exit code)."""
+    print(f"=== training {name} with seeds 0..{FLAGS.final_seeds - 1}", flush=True)
+    done, _, code = drivers.train_all(lambda: final_jobs(name, FLAGS.final_seeds, **extra), FLAGS.workers,
+                                      FLAGS.cache_dir)
+    if code:
+        return None, [], code
+    dirs = [workdir for _, _, workdir in done]
+    return merged_row([row_of(name, d) for d in dirs], dirs, FLAGS.cache_dir), dirs, 0
+
+
+def distill_phase(base: dict, teacher_dirs):
+    """Phase 3: the students of ``base`` (its final seeds' ensemble as the teacher), one run each
+    with --seeds; the best on validation, if it beats ``base`` there, trained with the final seeds.
+    Returns (student rows, final student row or None, exit code)."""
+    names = [n for n in FLAGS.distilled if teacher_of(n)[0] == base["name"]]
+    other = [n for n in FLAGS.distilled if n not in names]
+    if other:
+        print(f"=== not run: {other} distil another configuration than the chosen {base['name']}", flush=True)
+    if not names:
+        return [], None, 0
+    paths = {n: teacher_file(base["name"], teacher_of(n)[1], teacher_dirs) for n in names}
+    print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items()), flush=True)
+    jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
+                                      FLAGS.workers, FLAGS.cache_dir)
+    if code:
+        return [], None, code
+    rows = [row_of(name, workdir) for name, _, workdir in jobs]
+    best = max(rows, key=lambda r: r["val"][0])
+    if best["val"][0] <= base["val"][0]:
+        print(f"=== no student beats {base['name']} on validation ({best['val'][0]:.4f} <= "
+              f"{base['val'][0]:.4f})", flush=True)
+        return rows, None, 0
+    final, _, code = train_final(best["name"], teacher=paths[best["name"]])
+    return rows, final, code
 
 
 def ensemble_accuracies(workdirs, cache_dir) -> list:
@@ -122,13 +180,20 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def table(rows, svm, final=None) -> str:
+def table(rows, svm, finals=()) -> str:
+    """The markdown table: steps and candidates, then each final K-seed row (the last is the chosen
+    single model), the baseline and the references."""
     lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
              "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows + ([final] if final else []):
+    finals = list(finals)
+    for r in rows + finals:
         ens = f"{r['ensemble_test']:.4f}" if r["ensemble_test"] is not None else "-"
-        name = f"**{r['name']}, chosen, {r['seeds']} seeds**" if r is final else r["name"]
-        what = r["step"] if r["name"] in dict(LADDER) or r is final else f"(tried) {r['step']}"
+        if r in finals:
+            role = "chosen" if r is finals[-1] else "teacher ensemble's members"
+            name = f"**{r['name']}, {role}, {r['seeds']} seeds**"
+        else:
+            name = r["name"]
+        what = r["step"] if r["name"] in dict(LADDER) or r in finals else f"(tried) {r['step']}"
         lines.append(f"| {name} | {what} | {r['seeds']} | {r['val'][0]:.4f} ± {r['val'][1]:.4f} | "
                      f"**{r['test'][0]:.4f} ± {r['test'][1]:.4f}** | {ens} | {r['epochs_run']} ({r['selected_epoch']}) | "
                      f"{r['params']:,} ({r['trainable']:,}) | {r['seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} |")
@@ -172,6 +237,9 @@ def plot(rows, svm, path: str) -> None:
 def main(argv):
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
+    unknown = [n for n in FLAGS.distilled if n not in dict(DISTILLED)]
+    if unknown:
+        raise ConfigError(f"--distilled: unknown {unknown}; choose from {', '.join(dict(DISTILLED))}")
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
                                             FLAGS.cache_dir)
@@ -179,40 +247,47 @@ def main(argv):
         return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     best = max(rows, key=lambda r: r["val"][0])  # validation only; ties keep the earlier (simpler) step
-    final = None
+    finals, students = [], []
     if FLAGS.final_seeds > 1:
-        print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f}); "
-              f"training it with seeds 0..{FLAGS.final_seeds - 1}", flush=True)
-        done, _, code = drivers.train_all(lambda: final_jobs(best["name"], FLAGS.final_seeds), FLAGS.workers,
-                                          FLAGS.cache_dir)
+        print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f})", flush=True)
+        final, dirs, code = train_final(best["name"])
         if code:
             return code
-        dirs = [workdir for _, _, workdir in done]
-        final = merged_row([row_of(best["name"], d) for d in dirs], dirs, FLAGS.cache_dir)
+        finals.append(final)
+        students, student_final, code = distill_phase(best, dirs)
+        if code:
+            return code
+        if student_final:
+            best = max(students, key=lambda r: r["val"][0])
+            finals.append(student_final)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
-    md = table(rows, svm, final)
-    configs = len(rows) + (len(svm["tried"]) if svm else 0)
-    result = final or best
+    md = table(rows + students, svm, finals)
+    configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
+    result = finals[-1] if finals else best
+    teach = (f" (distilled from the {finals[0]['seeds']}-run ensemble of {finals[0]['name']}, whose own "
+             f"{finals[0]['seeds']} seeds give {finals[0]['test'][0]:.4f} ± {finals[0]['test'][1]:.4f})"
+             if len(finals) > 1 else "")
     header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
-              f"{f', {FLAGS.final_seeds} for the chosen configuration' if final else ''})\n\nCommand: "
+              f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''})\n\nCommand: "
               f"`{drivers.command('experiments.ladder')}`\n\nProtocol: validation split of {cfg.val_fraction:g} "
               f"of train (seed {cfg.val_seed}); every number is at each run's best validation epoch; test "
-              f"selects nothing. Configurations tried: {configs} ({len(rows)} networks, "
+              f"selects nothing. Configurations tried: {configs} ({len(rows) + len(students)} networks, "
               f"{len(svm['tried']) if svm else 0} SVM C values). Chosen on validation: **{best['name']}** "
-              f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)); its result: test "
+              f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)){teach}; its result: test "
               f"**{result['test'][0]:.4f} ± {result['test'][1]:.4f}** over {result['seeds']} seed(s)"
               + (f", ensemble of the {result['seeds']} replicas {result['ensemble_test']:.4f}"
                  if result["ensemble_test"] is not None else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back).\n\n")
-    if final:
-        md += ("\n\nEnsemble of the first k seeds of the chosen configuration (test accuracy of their averaged "
+    for final in finals:
+        md += (f"\n\nEnsemble of the first k seeds of {final['name']} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
-                          {"rows": rows, "final": final, "svm": svm, "references": REFERENCES,
-                           "chosen": best["name"], "configurations_tried": configs, "command": sys.argv[1:]})
-    plot(rows + ([final] if final else []), svm, FLAGS.out + ".png")
+                          {"rows": rows, "students": students, "final": finals[-1] if finals else None,
+                           "finals": finals, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "configurations_tried": configs, "command": sys.argv[1:]})
+    plot(rows + students + finals, svm, FLAGS.out + ".png")
     print(md)
     return 0
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_main, run_module
 from experiments import load
-from experiments.beyond import CANDIDATES, LADDER
+from experiments.beyond import CANDIDATES, DISTILLED, LADDER
 from ngjax.config import Config, validate
 
 
@@ -56,7 +56,7 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     assert "TF-IDF + LinearSVC" in md and "Johnson & Zhang 2016" in md and "Configurations tried: 4" in md
     assert f"{chosen['name']}, chosen, 2 seeds" in md and "experiments.ladder" in md and os.path.getsize(out + ".png") > 0
     r = run_module("experiments.ladder", *args, timeout=600)
-    assert r.returncode == 0 and r.stdout.count("Nothing to do") == 4  # finished runs are read back
+    assert r.returncode == 0 and r.stdout.count("read back") == 4  # finished runs are read back
     assert json.load(open(out + ".json"))["final"] == final
     from experiments.ladder import ensemble_accuracies  # an ensemble of one run twice is that run
     assert ensemble_accuracies([seed1, seed1], str(tmp_path / "c")) == pytest.approx([final["test_per_seed"][1]] * 2)
@@ -107,3 +107,40 @@ def test_input_bounds_probes_the_networks_own_token_ids(corpus_dir, tmp_path):
         r = run_module("experiments.input_bounds", f"--data_dir={corpus_dir}", bad, f"--out={out}2", timeout=120)
         assert r.returncode == code and r.stderr.strip().startswith("error: ") and "Traceback" not in r.stderr
         assert "--variants: unknown ['beyond_nope']" in r.stderr if code == 2 else "no such file" in r.stderr
+
+
+def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir, tmp_path):
+    """Phase 3: the final seeds' ensemble is written as a teacher file, the students of the chosen
+    configuration train from it, and a student is the chosen single model only if it wins on validation."""
+    out, runs = str(tmp_path / "res" / "beyond"), str(tmp_path / "runs")
+    args = [f"--data_dir={corpus_dir}", "--epochs=2", "--seeds=1", "--final_seeds=2", f"--runs_dir={runs}",
+            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_rand128_maxmean", "--svm_c=1"]
+    r = run_module("experiments.ladder", *args, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.load(open(out + ".json"))
+    base = data["finals"][0]
+    assert base["name"] == "beyond_rand128_maxmean" and base["seeds"] == 2
+    import numpy as np
+    from experiments.ladder import teacher_of
+    students = data["students"]
+    assert [s["name"] for s in students] == [n for n, _ in DISTILLED]
+    for s in students:
+        saved = json.load(open(os.path.join(runs, s["name"], "config.json")))
+        options = teacher_of(s["name"])[1]
+        suffix = "".join(f"_{k}{v:g}" for k, v in sorted(options.items()))
+        assert saved["teacher"] == os.path.join(runs, f"teacher_beyond_rand128_maxmean{suffix}.npz")
+        assert saved["distill_weight"] > 0
+        with np.load(saved["teacher"]) as f:  # the final seeds teach, reading the documents as the variant says
+            assert sorted(os.path.basename(m) for m in f["members"]) == ["beyond_rand128_maxmean",
+                                                                         "beyond_rand128_maxmean_seed1"]
+            assert float(f["delete"]) == options.get("delete", 0.0)
+    best = max(students, key=lambda s: s["val"][0])
+    if best["val"][0] > data["rows"][0]["val"][0]:  # a student wins on validation: it is the chosen model
+        assert data["chosen"] == best["name"] == data["finals"][-1]["name"] and len(data["finals"]) == 2
+    else:
+        assert data["chosen"] == "beyond_rand128_maxmean" and len(data["finals"]) == 1
+    assert data["configurations_tried"] == 1 + len(students) + 1
+    r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
+    assert r.returncode == 0 and json.load(open(out + ".json"))["finals"] == data["finals"]
+    r = run_module("experiments.ladder", *args[:-2], "--distilled=beyond_nope", timeout=60)
+    assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr

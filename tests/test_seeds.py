@@ -68,7 +68,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     assert os.path.getsize(out + ".png") > 0
     before = os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2"))
     r = run_module("experiments.seed_table", *args, timeout=600)
-    assert r.returncode == 0 and r.stdout.count("Nothing to do") == 2  # finished variants not rerun
+    assert r.returncode == 0 and r.stdout.count("read back") == 2  # finished variants not rerun
     assert os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2")) == before
 
     # the same table with both variants trained at once in two worker processes: same numbers,
@@ -87,8 +87,13 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
         log = open(os.path.join(runs2, name, "train.log")).read()
         assert "Total params" in log and "epoch 2/2" in log.lower(), log[-2000:]
     r = run_module("experiments.seed_table", *args2, timeout=600)
-    assert r.returncode == 0 and r.stdout.count("done") == 2
-    assert all("Nothing to do" in open(os.path.join(runs2, n, "train.log")).read() for n in ("seed_lstm", "seed_rnn"))
+    assert r.returncode == 0 and r.stdout.count("read back") == 2 and "done" not in r.stdout
+    # a variant stopped short of --epochs is resumed, not read back
+    from experiments.drivers import finished
+    w = os.path.join(runs2, "seed_rnn")
+    cfg = Config.from_saved(json.load(open(os.path.join(w, "config.json"))))
+    assert finished(cfg, w) and not finished(cfg.replace(epochs=3), w)
+    assert not finished(cfg.replace(hidden_size=7), w)  # another config: the run itself says why
 
 
 def test_seed_table_workers_flag():

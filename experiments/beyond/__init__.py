@@ -5,7 +5,8 @@ Each ``beyond_*.py`` defines ``CONFIG``; every ladder step adds one change to th
 and the candidates branch off it. All select epochs on a validation split carved from train
 (``val_fraction=0.1``, ``val_seed=0``) and report the test accuracy of the best validation epoch;
 ``python -m experiments.ladder`` runs steps and candidates with one seed, chooses the best on
-validation, trains it with 5 seeds and writes experiments/results/beyond.md.
+validation, trains it with 5 seeds, then tries the distilled students of that configuration
+(``DISTILLED``) and writes experiments/results/beyond.md.
 """
 
 # The ladder, in order: (name, what the step adds)
@@ -31,6 +32,19 @@ CANDIDATES = [
     ("beyond_rand128_wdrop", "beyond_rand128 with word dropout 0.5 instead of 0.25"),
     ("beyond_maxmean_cosine", "beyond_rand128_maxmean with 1 warmup epoch, then cosine decay over 12 epochs"),
     ("beyond_maxmean_wdrop", "beyond_rand128_maxmean with word dropout 0.5 instead of 0.25"),
+]
+
+# Distillation (a third phase of the driver, after the chosen configuration's final seeds): each
+# student is that configuration trained on the labels and on the averaged probabilities of its
+# final seeds (the module's TEACHER names the configuration). Tried on validation like the
+# candidates; one that beats the chosen configuration's validation accuracy becomes the chosen
+# single model and is trained with the final seeds in turn.
+DISTILLED = [
+    ("beyond_distill_t2", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 2)"),
+    ("beyond_distill_t4", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 4)"),
+    ("beyond_distill_t8", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 8)"),
+    ("beyond_distill_del75", "beyond_rand128_maxmean distilled from its 5-seed ensemble reading the training "
+     "documents with 75% of the words deleted (2 passes; weight 0.7, temperature 2)"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
