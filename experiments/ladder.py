@@ -13,7 +13,11 @@ reports that epoch's validation and test accuracy (mean ± std over replicas). T
 validation accuracy is the chosen configuration; it is trained again with ``--final_seeds`` seeds
 as K single-seed runs (seeds 0..K-1; RUNS_DIR/NAME is seed 0, RUNS_DIR/NAME_seedS the others),
 whose test accuracy (mean ± std) and the accuracy of their averaged probabilities (the ensemble)
-are the ladder's result. Test accuracy selects nothing. The baseline picks its C on the same
+are the ladder's result. Then distillation (``DISTILLED`` in experiments/beyond): the students of
+the chosen configuration learn from the averaged probabilities of its final runs (a teacher file,
+RUNS_DIR/teacher_NAME*.npz, written once); each trains with ``--seeds``, and the best of them, if
+it beats the chosen configuration on validation, becomes the chosen single model and is trained
+with the final seeds in turn (whose students are tried next: born-again generations). Test accuracy selects nothing. The baseline picks its C on the same
 validation split. Resumable like the seed table (finished runs
 are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
@@ -103,30 +107,27 @@ def train_final(name: str, **extra):
     return merged_row([row_of(name, d) for d in dirs], dirs, FLAGS.cache_dir), dirs, 0
 
 
-def distill_phase(base: dict, teacher_dirs):
+def distill_phase(base: dict, teacher_dirs, tried=()):
     """Phase 3: the students of ``base`` (its final seeds' ensemble as the teacher), one run each
     with --seeds; the best on validation, if it beats ``base`` there, trained with the final seeds.
-    Returns (student rows, final student row or None, exit code)."""
-    names = [n for n in FLAGS.distilled if teacher_of(n)[0] == base["name"]]
-    other = [n for n in FLAGS.distilled if n not in names]
-    if other:
-        print(f"=== not run: {other} distil another configuration than the chosen {base['name']}", flush=True)
+    Returns (student rows, final student row or None, its final workdirs, exit code)."""
+    names = [n for n in FLAGS.distilled if teacher_of(n)[0] == base["name"] and n not in tried]
     if not names:
-        return [], None, 0
+        return [], None, [], 0
     paths = {n: teacher_file(base["name"], teacher_of(n)[1], teacher_dirs) for n in names}
     print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items()), flush=True)
     jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
                                       FLAGS.workers, FLAGS.cache_dir)
     if code:
-        return [], None, code
+        return [], None, [], code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     best = max(rows, key=lambda r: r["val"][0])
     if best["val"][0] <= base["val"][0]:
         print(f"=== no student beats {base['name']} on validation ({best['val'][0]:.4f} <= "
               f"{base['val'][0]:.4f})", flush=True)
-        return rows, None, 0
-    final, _, code = train_final(best["name"], teacher=paths[best["name"]])
-    return rows, final, code
+        return rows, None, [], 0
+    final, dirs, code = train_final(best["name"], teacher=paths[best["name"]])
+    return rows, final, dirs, code
 
 
 def ensemble_accuracies(workdirs, cache_dir) -> list:
@@ -254,19 +255,25 @@ def main(argv):
         if code:
             return code
         finals.append(final)
-        students, student_final, code = distill_phase(best, dirs)
-        if code:
-            return code
-        if student_final:
-            best = max(students, key=lambda r: r["val"][0])
+        while True:  # a student that wins becomes the chosen model, and its own students are tried next
+            tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students})
+            if code:
+                return code
+            students += tried
+            if not student_final:
+                break
+            best = max(tried, key=lambda r: r["val"][0])
             finals.append(student_final)
+        idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
+        if idle:
+            print(f"=== not run: {idle} (their teacher is not a chosen configuration)", flush=True)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
     md = table(rows + students, svm, finals)
     configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
     result = finals[-1] if finals else best
-    teach = (f" (distilled from the {finals[0]['seeds']}-run ensemble of {finals[0]['name']}, whose own "
-             f"{finals[0]['seeds']} seeds give {finals[0]['test'][0]:.4f} ± {finals[0]['test'][1]:.4f})"
+    teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
+             f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f})"
              if len(finals) > 1 else "")
     header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
               f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''})\n\nCommand: "

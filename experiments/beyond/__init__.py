@@ -45,6 +45,10 @@ DISTILLED = [
     ("beyond_distill_t8", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 8)"),
     ("beyond_distill_del75", "beyond_rand128_maxmean distilled from its 5-seed ensemble reading the training "
      "documents with 75% of the words deleted (2 passes; weight 0.7, temperature 2)"),
+    ("beyond_distill_t4_gen2", "second generation: taught by the 5-run ensemble of beyond_distill_t4 "
+     "(weight 0.7, temperature 4)"),
+    ("beyond_distill_t8_gen2", "second generation: taught by the 5-run ensemble of beyond_distill_t4 "
+     "(weight 0.7, temperature 8)"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
