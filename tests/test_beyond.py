@@ -91,8 +91,17 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
     small = run_main("--experiment=beyond_rand128_maxmean", "--hidden_size=32", "--embed_dim=64", "--seq_len=128",
                      "--val_fraction=0", "--early_stopping=0", f"--workdir={tmp_path / 'small'}", *common, timeout=900)
     assert seed.returncode == 0 and small.returncode == 0, (seed.stderr[-1500:], small.stderr[-1500:])
-    acc = {k: json.load(open(tmp_path / k / "summary.json"))["final"]["test_accuracy"] for k in ("seed", "small")}
-    assert acc["small"] > acc["seed"] + 0.1, acc
+    # the distilled model (experiments/beyond/beyond_distill_t4.py), as small, taught by the small run
+    made = run_module("ngjax.teacher", f"--workdirs={tmp_path / 'small'}", f"--out={tmp_path / 'teacher.npz'}",
+                      f"--cache_dir={cache}", timeout=900)
+    assert made.returncode == 0, made.stderr[-1500:]
+    student = run_main("--experiment=beyond_distill_t4", f"--teacher={tmp_path / 'teacher.npz'}", "--hidden_size=32",
+                       "--embed_dim=64", "--seq_len=128", "--val_fraction=0", "--early_stopping=0",
+                       f"--workdir={tmp_path / 'student'}", *common, timeout=900)
+    assert student.returncode == 0, student.stderr[-1500:]
+    acc = {k: json.load(open(tmp_path / k / "summary.json"))["final"]["test_accuracy"]
+           for k in ("seed", "small", "student")}
+    assert acc["small"] > acc["seed"] + 0.1 and acc["student"] > acc["seed"] + 0.1, acc
 
 
 def test_address_words_keep_addresses_and_hosts_whole():
