@@ -21,7 +21,7 @@ LADDER = [
     ("beyond_dropout", "word dropout 0.25 and dropout 0.5 before the head"),
     ("beyond_long", "60k words, 400 tokens, lr 2e-3 with clipping, batch 64, length buckets"),
     ("beyond_rand128", "a random trainable 128-d table instead of fine-tuned GloVe 50-d"),
-    ("beyond_rand128_maxmean", "max and mean pooling side by side (the best on validation)"),
+    ("beyond_rand128_maxmean", "max and mean pooling side by side (the best undistilled configuration on validation)"),
 ]
 
 # Configurations tried on validation beside the ladder (1 seed each unless the driver is told
@@ -41,7 +41,7 @@ CANDIDATES = [
 # single model and is trained with the final seeds in turn.
 DISTILLED = [
     ("beyond_distill_t2", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 2)"),
-    ("beyond_distill_t4", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 4)"),
+    ("beyond_distill_t4", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 4; the best on validation)"),
     ("beyond_distill_t8", "beyond_rand128_maxmean distilled from its 5-seed ensemble (weight 0.7, temperature 8)"),
     ("beyond_distill_del75", "beyond_rand128_maxmean distilled from its 5-seed ensemble reading the training "
      "documents with 75% of the words deleted (2 passes; weight 0.7, temperature 2)"),
