@@ -1,10 +1,10 @@
 """Candidate (tried on validation, distillation): beyond_rand128_maxmean trained on the labels and,
 with weight 0.7, on soft targets from the 5-run ensemble of beyond_rand128_maxmean read on
 *shortened* training documents: each teacher reads every document twice with 75% of its words
-deleted (probabilities averaged), at temperature 2. The teachers have memorised the full training
-documents (their averaged probability of the true group is 0.997 there); on a quarter of the words
-they still get ~90% right but are unsure in ways that depend on the document, which is the
-information a student can learn from. One network at prediction time.
+deleted (probabilities averaged), at temperature 2. The teachers have fit the full training
+documents and are nearly certain of their groups; on a quarter of the words they are less sure, in
+ways that depend on the document, which is the information a student could learn from. One
+network at prediction time.
 
 Commands:
     python -m ngjax.teacher --workdirs=RUNS/beyond_rand128_maxmean,RUNS/beyond_rand128_maxmean_seed1,...4 \
