@@ -46,6 +46,9 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
         raise NgjaxError("--workdirs: give at least one finished run folder")
     total, labels, split, first = None, None, None, None
     for workdir in workdirs:
+        if not os.path.isdir(workdir):
+            raise NgjaxError(f"--workdirs: {workdir}: no such folder; give finished run folders made by "
+                             "python -m ngjax.main --workdir=...")
         run = load_run(workdir)
         here = dict(distill.split_of(run.cfg), data=os.path.realpath(run.cfg.data_dir) if run.cfg.data_dir else None)
         if split is None:

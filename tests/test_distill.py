@@ -144,6 +144,8 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
         d0 = str(tmp_path / "other_split")
         train.train_and_evaluate(_cfg(corpus_dir, val_seed=1), d0, cache, report=False)
         teacher.ensemble_probabilities([teachers[0][0], d0], cache, say=lambda *a, **k: None)
+    nowhere = run_module("ngjax.teacher", f"--workdirs={tmp_path / 'nope'}", "--out=" + str(tmp_path / "t.npz"))
+    assert nowhere.returncode == 1 and "--workdirs: " in nowhere.stderr and "no such folder" in nowhere.stderr
     empty = run_module("ngjax.teacher", "--out=" + str(tmp_path / "t.npz"))
     assert empty.returncode == 1 and "give at least one finished run folder" in empty.stderr
 
