@@ -15,7 +15,8 @@ from conftest import ALL_WORDS, run_main, write_glove
     (["--embeddings=word2vec"], "--embeddings='word2vec': allowed values are glove, random"),
     (["--val_fraction=1.5"], "--val_fraction=1.5: must be in [0, 1)"),
     (["--remove=headers,signature"], "unknown part(s) ['signature']"),
-    (["--experiment=nope"], "--experiment=nope: unknown; available: beyond_bigru, beyond_dropout"),
+    (["--experiment=nope"], "--experiment=nope: unknown; available: beyond_bigru, "),
+    (["--distill_weight=0.9"], "--distill_weight / --distill_temperature shape distillation; add --teacher=FILE"),
 ])
 def test_bad_flags_get_one_line_and_exit_2(args, needle):
     r = run_main(*args, timeout=60)
