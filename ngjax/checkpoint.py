@@ -44,7 +44,8 @@ class Checkpoints:
         if not read_only and jax.process_index() == 0:
             self._clean_tmp()
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=None if read_only else keep, create=not read_only, read_only=read_only)
+            max_to_keep=None if read_only else keep, create=not read_only, read_only=read_only,
+            **({"save_interval_steps": 0} if read_only else {}))  # Orbax warns when a read-only manager has one
         self.manager = ocp.CheckpointManager(self.directory, options=options,
                                              item_names=("state", "meta"))
 

@@ -60,9 +60,12 @@ def config_from_flags(flag_values=FLAGS) -> Config:
 
 
 class _QuietLibraries:
-    """Keep ngjax's INFO lines; show only warnings and errors from Orbax and other libraries."""
+    """Keep ngjax's INFO lines; show only warnings and errors from Orbax and other libraries, except
+    Orbax's note that a checkpoint folder is read only (ngjax opens finished runs read-only on purpose)."""
 
     def filter(self, record) -> bool:
+        if str(record.msg).startswith("Given directory is read only"):
+            return False
         return record.levelno >= 30 or "/ngjax/" in record.pathname.replace(os.sep, "/")
 
 
