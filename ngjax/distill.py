@@ -54,8 +54,10 @@ def load_targets(path: str, cfg, labels: np.ndarray) -> np.ndarray:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise NgjaxError(f"--teacher={path}: not a readable teacher file ({e}); write it again with "
                          "python -m ngjax.teacher") from None
-    if got.get("kind") is None or str(got["kind"]) != KIND:
-        raise NgjaxError(f"--teacher={path}: not an ngjax teacher file; write one with python -m ngjax.teacher")
+    missing = {"kind", "probs", "labels", "val_fraction", "val_seed", "remove"} - set(got)
+    if missing or str(got["kind"]) != KIND:
+        raise NgjaxError(f"--teacher={path}: not an ngjax teacher file"
+                         f"{f' (no {sorted(missing)})' if missing else ''}; write one with python -m ngjax.teacher")
     want = split_of(cfg)
     have = {"val_fraction": float(got["val_fraction"]), "val_seed": int(got["val_seed"]), "remove": str(got["remove"])}
     if have != want or not np.array_equal(got["labels"], labels):

@@ -223,15 +223,16 @@ def eval_chunk(cfg: Config) -> int:
     return max(n, chunk - chunk % n)
 
 
-def distill(cfg: Config) -> Optional[Tuple[float, float]]:
+def distill_settings(cfg: Config) -> Optional[Tuple[float, float]]:
     """(weight, temperature) of a --teacher run, else None."""
     return (float(cfg.distill_weight), float(cfg.distill_temperature)) if cfg.teacher else None
 
 
 def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
     """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None."""
+    distill = distill_settings(cfg)  # (weight, temperature) with --teacher, else None
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
-                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill(cfg))
+                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill)
     param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
     evaluate_fns = {}
     for split in ("val", "test"):
@@ -242,8 +243,7 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
     if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
         epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
     return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
-                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill(cfg)),
-                                 donate_argnums=0),
+                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill), donate_argnums=0),
                     evaluate=evaluate_fns)
 
 

@@ -138,6 +138,11 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     junk.write_bytes(b"not a zip")
     bad = run_main(*args, f"--teacher={junk}", f"--workdir={tmp_path / 'b'}")
     assert bad.returncode == 1 and "not a readable teacher file" in bad.stderr
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, kind=np.array(distill.KIND), probs=np.zeros((2, 3)))
+    half = run_main(*args, f"--teacher={partial}", f"--workdir={tmp_path / 'd'}")
+    assert half.returncode == 1 and "not an ngjax teacher file (no ['labels'," in half.stderr
+    assert "Traceback" not in half.stderr
     other = run_main(*args, f"--teacher={out}", "--val_seed=1", f"--workdir={tmp_path / 'c'}")
     assert other.returncode == 1 and "another training split" in other.stderr
     with pytest.raises(NgjaxError, match="another split"):
