@@ -49,6 +49,9 @@ class Config:
     pool: str = option("last", "What the head reads: the last state (the seed's), or max / mean / max and mean "
                        "side by side / attention over the real tokens (padding masked).",
                        choices=("last", "max", "mean", "maxmean", "attention"))
+    pool_embeddings: bool = option(False, "The head also pools the word vectors themselves (as --pool pools the "
+                                   "recurrent outputs) and reads them beside: a direct bag-of-words path, as "
+                                   "SWEM's, next to the recurrent features. Needs a pooled head.")
     embed_dropout: float = option(0.0, "While training, drop whole word vectors with this probability.")
     dropout: float = option(0.0, "While training, dropout on the head's input with this probability.")
     embeddings: str = option("glove", "glove (frozen pretrained) | random (trainable, uniform(-0.05, 0.05)).",
@@ -217,6 +220,9 @@ def validate(cfg: Config) -> Config:
                             or cfg.distill_temperature != FIELDS["distill_temperature"].default):
         raise ConfigError("--distill_weight / --distill_temperature shape distillation; add --teacher=FILE "
                           "(python -m ngjax.teacher writes one) or drop them")
+    if cfg.pool_embeddings and cfg.pool == "last":
+        raise ConfigError("--pool_embeddings pools the word vectors over time; use a pooled head "
+                          "(--pool=max, mean, maxmean or attention)")
     if cfg.lr_schedule == "constant" and (cfg.warmup_epochs or cfg.schedule_epochs):
         raise ConfigError("--warmup_epochs / --schedule_epochs shape --lr_schedule=warmup_cosine; add it or drop them")
     return cfg

@@ -44,7 +44,8 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
     """tokens: int32[batch, T] -> (outputs, mask).
 
     ``outputs`` is the last layer's final state float32[batch, D*H] when the head reads the last
-    state (``spec.pool == "last"``), else its whole sequence float32[batch, T, D*H]; ``mask`` is
+    state (``spec.pool == "last"``), else its whole sequence float32[batch, T, D*H] (with
+    ``spec.pool_embeddings`` the word vectors, after word dropout, concatenated: [batch, T, D*H+E]); ``mask`` is
     bool[batch, T] (True on real tokens) or None. ``rng`` (training only) drives word dropout:
     whole word vectors dropped with probability ``spec.embed_dropout``.
     """
@@ -52,6 +53,7 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
     if rng is not None and spec.embed_dropout > 0:
         x = dropout(jax.random.fold_in(rng, EMBED_DROPOUT), x, spec.embed_dropout, x.shape[:2] + (1,))
     mask = tokens != 0 if spec.masked else None
+    words = x
     for layer in range(spec.num_layers):
         sequences = layer < spec.num_layers - 1 or spec.pool != "last"
         p = params[layer_name(spec.cell, layer)]
@@ -59,6 +61,8 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
             x = _bidirectional(p, x, mask, spec, sequences)
         else:
             x = _forward(p, x, mask, spec, sequences)
+    if spec.pool_embeddings:  # the word vectors ride beside the outputs into the pooling
+        x = jnp.concatenate([x, words], axis=-1)
     return x, mask
 
 

@@ -69,7 +69,8 @@ def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model
                                hidden_size=cfg.hidden_size, num_classes=num_classes,
                                trainable_embedding=cfg.embeddings == "random" or cfg.finetune_embedding,
                                mask_padding=cfg.mask_padding, unroll=unroll, bidirectional=cfg.bidirectional,
-                               num_layers=cfg.num_layers, pool=cfg.pool, embed_dropout=cfg.embed_dropout,
+                               num_layers=cfg.num_layers, pool=cfg.pool, pool_embeddings=cfg.pool_embeddings,
+                               embed_dropout=cfg.embed_dropout,
                                dropout=cfg.dropout)
 
 

@@ -6,8 +6,10 @@ Params are a plain dict with Keras names and layouts::
      "lstm" | "gru" | "rnn": {"kernel": [E, G*H], "recurrent_kernel": [H, G*H], "bias": [G*H] or [2, G*H]},
      "lstm_1", ...: the same for stacked layers (inputs [D*H] wide),
      (bidirectional: each layer is {"forward": {...}, "backward": {...}})
-     "attention": {"kernel": [F, F], "bias": [F], "query": [F]}   (--pool=attention only)
-     "dense": {"kernel": [F, C], "bias": [C]}}       F = D * H (2 * D * H with --pool=maxmean)
+     "attention": {"kernel": [P, P], "bias": [P], "query": [P]}   (--pool=attention only)
+     "dense": {"kernel": [F, C], "bias": [C]}}
+P = D * H, the encoder's width (+ E with --pool_embeddings: the word vectors are pooled beside it);
+F = P (2 * P with --pool=maxmean).
 
 The table holds the rows the tokenizer can emit (ids < num_words); Keras' table has one row per
 training word, and the rows past num_words are never looked up, so the outputs are the same.
@@ -45,6 +47,7 @@ class ModelSpec:
     bidirectional: bool = False
     num_layers: int = 1
     pool: str = "last"
+    pool_embeddings: bool = False
     embed_dropout: float = 0.0
     dropout: float = 0.0
 
@@ -58,9 +61,14 @@ class ModelSpec:
         return self.directions * self.hidden_size
 
     @property
+    def pooled_width(self) -> int:
+        """Width of the sequence the head pools: F, plus E when the word vectors are pooled too."""
+        return self.features + (self.embed_dim if self.pool_embeddings else 0)
+
+    @property
     def head_features(self) -> int:
-        """Width of the pooled vector the dense head reads (2F for max and mean side by side)."""
-        return heads.pooled_features(self.pool, self.features)
+        """Width of the pooled vector the dense head reads (twice the pooled width for max and mean)."""
+        return heads.pooled_features(self.pool, self.pooled_width)
 
     @property
     def masked(self) -> bool:
@@ -93,7 +101,7 @@ def init(rng: jax.Array, spec: ModelSpec, table: Optional[np.ndarray] = None) ->
         params[encoder.layer_name(spec.cell, layer)] = (
             {"forward": one[0], "backward": one[1]} if spec.bidirectional else one[0])
     if spec.pool == "attention":
-        params["attention"] = heads.init_attention(jax.random.fold_in(k_dense, 1), spec.features)
+        params["attention"] = heads.init_attention(jax.random.fold_in(k_dense, 1), spec.pooled_width)
     params["dense"] = heads.init_dense(k_dense, spec.head_features, spec.num_classes)
     return params
 
@@ -135,7 +143,7 @@ def keras_param_counts(spec: ModelSpec, keras_rows: int) -> Dict[str, int]:
     """Parameter counts as Keras reports them (embedding with ``keras_rows`` = vocab + 1 rows)."""
     emb = keras_rows * spec.embed_dim
     rec = recurrent_param_count(spec)
-    att = heads.attention_param_count(spec.features) if spec.pool == "attention" else 0
+    att = heads.attention_param_count(spec.pooled_width) if spec.pool == "attention" else 0
     dense = heads.dense_param_count(spec.head_features, spec.num_classes)
     total = emb + rec + att + dense
     counts = {"embedding": emb, "recurrent": rec, "dense": dense, "total": total,
@@ -160,7 +168,8 @@ def summary_table(spec: ModelSpec, seq_len: int, keras_rows: int) -> str:
         n = spec.directions * cells.param_count(spec.cell, inputs, spec.hidden_size)
         rows.append((f"{encoder.layer_name(spec.cell, layer)} ({kind})", shape, n, "yes"))
     if spec.pool != "last":
-        rows.append((f"{spec.pool}_pool (over time)", f"(None, {spec.head_features})", counts.get("attention", 0),
+        what = f"{spec.pool}_pool (+words)" if spec.pool_embeddings else f"{spec.pool}_pool (over time)"
+        rows.append((what, f"(None, {spec.head_features})", counts.get("attention", 0),
                      "yes" if spec.pool == "attention" else "-"))
     rows.append(("dense (Dense, softmax)", f"(None, {spec.num_classes})", counts["dense"], "yes"))
     line = "_" * 78

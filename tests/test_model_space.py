@@ -147,6 +147,31 @@ def test_maxmean_head_reads_twice_the_features_and_counts_as_keras_would():
     np.testing.assert_allclose(h, jnp.concatenate([seq.max(1), seq.mean(1)], -1), rtol=1e-6, atol=1e-6)
 
 
+def test_pool_embeddings_pools_the_real_words_vectors_beside_the_recurrent_outputs():
+    """--pool_embeddings: the head reads [max(outputs), max(words), mean(outputs), mean(words)] over
+    the real tokens only; the dense layer (and Keras' count) grows by the pooled word vectors."""
+    plain = _spec(bidirectional=True, pool="maxmean")
+    spec = _spec(bidirectional=True, pool="maxmean", pool_embeddings=True)
+    params = model.init(jax.random.PRNGKey(0), spec)
+    width = 2 * (spec.features + spec.embed_dim)
+    assert spec.head_features == width and params["dense"]["kernel"].shape == (width, 4)
+    assert model.keras_param_counts(spec, 20)["dense"] == width * 4 + 4
+    doc = [3, 9, 4, 17, 2]
+    tokens = jnp.array([doc + [0, 0], [0, 0] + doc[::-1]])  # post- and pre-padded
+    h = model.features(params, tokens, spec)
+    rnn = {k: v for k, v in params.items() if k != "dense"}
+    seq, _ = encoder.encode(rnn, tokens, plain)
+    words = np.asarray(params["embedding"]["table"])[np.array([doc, doc[::-1]])]  # [2, 5, E], no padding
+    real = np.asarray(seq)[[[0], [1]], [[0, 1, 2, 3, 4], [2, 3, 4, 5, 6]]]  # the outputs at the real tokens
+    want = np.concatenate([real.max(1), words.max(1), real.mean(1), words.mean(1)], -1)
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+    for pool in ("max", "mean", "attention"):  # every pooled head takes it; the padding side never shows
+        s = _spec(bidirectional=True, pool=pool, pool_embeddings=True)
+        p = model.init(jax.random.PRNGKey(2), s)
+        np.testing.assert_allclose(model.apply(p, tokens[:1], s), model.apply(p, jnp.array([doc]), s),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_dropout_is_off_without_a_key_and_differs_between_keys():
     spec = _spec(bidirectional=True, pool="max", dropout=0.5, embed_dropout=0.3)
     params = model.init(jax.random.PRNGKey(0), spec)

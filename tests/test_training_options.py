@@ -74,10 +74,12 @@ def test_new_flags_are_validated():
                     (dict(pool="cls"), "--pool='cls': allowed values are last, max, mean, maxmean, attention"),
                     (dict(cell="transformer"), "allowed values are lstm, gru, rnn"),
                     (dict(warmup_epochs=2.0), "--warmup_epochs / --schedule_epochs shape"),
+                    (dict(pool_embeddings=True), "--pool_embeddings pools the word vectors over time; use a pooled head"),
                     (dict(embeddings="random", embedding_optimizer="lazy_adam", clip_norm=1.0), "dense Adam only")]:
         with pytest.raises(ConfigError, match=msg.replace("(", r"\(").replace("[", r"\[")):
             validate(Config(**kw))
     validate(Config(length_buckets=4, bidirectional=True))
+    validate(Config(pool="max", pool_embeddings=True))
     validate(Config(embedding_optimizer="lazy_adam", finetune_embedding=True))
 
 
