@@ -49,6 +49,10 @@ DISTILLED = [
      "(weight 0.7, temperature 4)"),
     ("beyond_distill_t8_gen2", "second generation: taught by the 5-run ensemble of beyond_distill_t4 "
      "(weight 0.7, temperature 8)"),
+    ("beyond_distill_t4_w9", "beyond_distill_t4 with the soft targets weighted 0.9 instead of 0.7"),
+    ("beyond_distill_t4_h96", "beyond_distill_t4 with a wider student: BiGRU(96) instead of BiGRU(64)"),
+    ("beyond_distill_t4_words", "beyond_distill_t4 whose head also pools the word vectors (max and mean) "
+     "beside the BiGRU outputs"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
