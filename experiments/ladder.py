@@ -17,7 +17,10 @@ are the ladder's result. Then distillation (``DISTILLED`` in experiments/beyond)
 the chosen configuration learn from the averaged probabilities of its final runs (a teacher file,
 RUNS_DIR/teacher_NAME*.npz, written once); each trains with ``--seeds``, and the best of them, if
 it beats the chosen configuration on validation, becomes the chosen single model and is trained
-with the final seeds in turn (whose students are tried next: born-again generations). Test accuracy selects nothing. The baseline picks its C on the same
+with the final seeds in turn (whose students are tried next: born-again generations).
+``--compare=NAME,...`` also trains named configurations with the final seeds, as reference rows
+(e.g. the student chosen before a new one beat it; a student is taught by its teacher's final
+seeds). Test accuracy selects nothing. The baseline picks its C on the same
 validation split. Resumable like the seed table (finished runs
 are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
@@ -48,6 +51,9 @@ if __name__ == "__main__":
                       "Ladder steps and candidates to run, in order.")
     flags.DEFINE_list("distilled", [name for name, _ in DISTILLED],
                       "Distilled students tried after the final seeds (those whose teacher is the chosen configuration).")
+    flags.DEFINE_list("compare", [], "Configurations also trained with the final seeds, as reference rows beside "
+                      "the chosen one (e.g. an earlier chosen student); a distilled one is taught by the final "
+                      "seeds of its teacher, which must be a chosen configuration of this run.")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
 FLAGS = flags.FLAGS
@@ -105,6 +111,28 @@ def train_final(name: str, **extra):
         return None, [], code
     dirs = [workdir for _, _, workdir in done]
     return merged_row([row_of(name, d) for d in dirs], dirs, FLAGS.cache_dir), dirs, 0
+
+
+def compare_phase(final_dirs: dict):
+    """The --compare configurations with the final seeds: (rows, exit code). ``final_dirs``: the
+    final seeds' workdirs of each configuration trained with them in this run."""
+    rows = []
+    for name in FLAGS.compare:
+        if name in final_dirs:
+            continue  # already a final row
+        extra = {}
+        if name in dict(DISTILLED):
+            by, options = teacher_of(name)
+            if by not in final_dirs:
+                print(f"error: --compare={name}: its teacher {by} has no final seeds in this run; compare "
+                      "students of a chosen configuration only", file=sys.stderr)
+                return rows, 2
+            extra["teacher"] = teacher_file(by, options, final_dirs[by])
+        row, dirs, code = train_final(name, **extra)
+        if code:
+            return rows, code
+        rows.append(row)
+    return rows, 0
 
 
 def distill_phase(base: dict, teacher_dirs, tried=()):
@@ -181,20 +209,22 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def table(rows, svm, finals=()) -> str:
+def table(rows, svm, finals=(), compared=()) -> str:
     """The markdown table: steps and candidates, then each final K-seed row (the last is the chosen
-    single model), the baseline and the references."""
+    single model) and the K-seed rows of --compare, the baseline and the references."""
     lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
              "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    finals = list(finals)
-    for r in rows + finals:
+    finals, compared = list(finals), list(compared)
+    for r in rows + finals + compared:
         ens = f"{r['ensemble_test']:.4f}" if r["ensemble_test"] is not None else "-"
         if r in finals:
             role = "chosen" if r is finals[-1] else "teacher ensemble's members"
             name = f"**{r['name']}, {role}, {r['seeds']} seeds**"
+        elif r in compared:
+            name = f"**{r['name']}, compared, {r['seeds']} seeds**"
         else:
             name = r["name"]
-        what = r["step"] if r["name"] in dict(LADDER) or r in finals else f"(tried) {r['step']}"
+        what = r["step"] if r["name"] in dict(LADDER) or r in finals + compared else f"(tried) {r['step']}"
         lines.append(f"| {name} | {what} | {r['seeds']} | {r['val'][0]:.4f} ± {r['val'][1]:.4f} | "
                      f"**{r['test'][0]:.4f} ± {r['test'][1]:.4f}** | {ens} | {r['epochs_run']} ({r['selected_epoch']}) | "
                      f"{r['params']:,} ({r['trainable']:,}) | {r['seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} |")
@@ -241,6 +271,9 @@ def main(argv):
     unknown = [n for n in FLAGS.distilled if n not in dict(DISTILLED)]
     if unknown:
         raise ConfigError(f"--distilled: unknown {unknown}; choose from {', '.join(dict(DISTILLED))}")
+    unknown = [n for n in FLAGS.compare if n not in STEPS]
+    if unknown:
+        raise ConfigError(f"--compare: unknown {unknown}; choose from {', '.join(STEPS)}")
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
                                             FLAGS.cache_dir)
@@ -248,13 +281,14 @@ def main(argv):
         return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     best = max(rows, key=lambda r: r["val"][0])  # validation only; ties keep the earlier (simpler) step
-    finals, students = [], []
+    finals, students, compared, final_dirs = [], [], [], {}
     if FLAGS.final_seeds > 1:
         print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f})", flush=True)
         final, dirs, code = train_final(best["name"])
         if code:
             return code
         finals.append(final)
+        final_dirs[best["name"]] = dirs
         while True:  # a student that wins becomes the chosen model, and its own students are tried next
             tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students})
             if code:
@@ -264,12 +298,16 @@ def main(argv):
                 break
             best = max(tried, key=lambda r: r["val"][0])
             finals.append(student_final)
+            final_dirs[best["name"]] = dirs
         idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
         if idle:
             print(f"=== not run: {idle} (their teacher is not a chosen configuration)", flush=True)
+        compared, code = compare_phase(final_dirs)
+        if code:
+            return code
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
-    md = table(rows + students, svm, finals)
+    md = table(rows + students, svm, finals, compared)
     configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
     result = finals[-1] if finals else best
     teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
@@ -287,14 +325,14 @@ def main(argv):
                  if result["ensemble_test"] is not None else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back).\n\n")
-    for final in finals:
+    for final in finals + compared:
         md += (f"\n\nEnsemble of the first k seeds of {final['name']} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "final": finals[-1] if finals else None,
-                           "finals": finals, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "finals": finals, "compared": compared, "svm": svm, "references": REFERENCES, "chosen": best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
-    plot(rows + students + finals, svm, FLAGS.out + ".png")
+    plot(rows + students + finals + compared, svm, FLAGS.out + ".png")
     print(md)
     return 0
 

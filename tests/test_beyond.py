@@ -135,7 +135,9 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     configuration train from it, and a student is the chosen single model only if it wins on validation."""
     out, runs = str(tmp_path / "res" / "beyond"), str(tmp_path / "runs")
     args = [f"--data_dir={corpus_dir}", "--epochs=2", "--seeds=1", "--final_seeds=2", f"--runs_dir={runs}",
-            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_rand128_maxmean", "--svm_c=1"]
+            f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_rand128_maxmean",
+            "--distilled=beyond_distill_t2,beyond_distill_del75,beyond_distill_t4_words,beyond_distill_t4_gen2",
+            "--compare=beyond_distill_t2", "--svm_c=1"]
     r = run_module("experiments.ladder", *args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     data = json.load(open(out + ".json"))
@@ -144,7 +146,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     import numpy as np
     from experiments.ladder import teacher_of
     students = data["students"]
-    first = [n for n, _ in DISTILLED if teacher_of(n)[0] == "beyond_rand128_maxmean"]
+    first = ["beyond_distill_t2", "beyond_distill_del75", "beyond_distill_t4_words"]  # the base's students asked for
     assert [s["name"] for s in students][: len(first)] == first
     for s in students:
         saved = json.load(open(os.path.join(runs, s["name"], "config.json")))
@@ -163,7 +165,17 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
         assert data["chosen"] == "beyond_rand128_maxmean" and len(data["finals"]) == 1
         assert len(students) == len(first) and "not run" in r.stdout
     assert data["configurations_tried"] == 1 + len(students) + 1
+    if "beyond_distill_t2" in [f["name"] for f in data["finals"]]:
+        assert data["compared"] == []  # already a final row
+    else:  # --compare: the student trained with the final seeds too, taught by its teacher's final seeds
+        (cmp,) = data["compared"]
+        assert cmp["name"] == "beyond_distill_t2" and cmp["seeds"] == 2 and len(cmp["ensemble_by_size"]) == 2
+        saved = json.load(open(os.path.join(runs, "beyond_distill_t2_seed1", "config.json")))
+        assert saved["seed"] == 1 and saved["teacher"] == os.path.join(runs, "teacher_beyond_rand128_maxmean.npz")
+        assert "beyond_distill_t2, compared, 2 seeds" in open(out + ".md").read()
     r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
     assert r.returncode == 0 and json.load(open(out + ".json"))["finals"] == data["finals"]
-    r = run_module("experiments.ladder", *args[:-2], "--distilled=beyond_nope", timeout=60)
+    r = run_module("experiments.ladder", *args[:-3], "--distilled=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr
+    r = run_module("experiments.ladder", *args[:-2], "--compare=beyond_nope", timeout=60)
+    assert r.returncode == 2 and "--compare: unknown ['beyond_nope']" in r.stderr
