@@ -113,10 +113,12 @@ def train_final(name: str, **extra):
     return merged_row([row_of(name, d) for d in dirs], dirs, FLAGS.cache_dir), dirs, 0
 
 
-def compare_phase(final_dirs: dict):
-    """The --compare configurations with the final seeds: (rows, exit code). ``final_dirs``: the
-    final seeds' workdirs of each configuration trained with them in this run."""
-    rows = []
+def compare_phase(final_dirs: dict, tried):
+    """The --compare configurations with the final seeds, and then their own --distilled students
+    (one run each, tried rows that choose nothing: their teacher is not the chosen configuration):
+    (compared rows, student rows, exit code). ``final_dirs``: the final seeds' workdirs of each
+    configuration trained with them in this run; ``tried``: students already run."""
+    rows, students = [], []
     for name in FLAGS.compare:
         if name in final_dirs:
             continue  # already a final row
@@ -126,29 +128,42 @@ def compare_phase(final_dirs: dict):
             if by not in final_dirs:
                 print(f"error: --compare={name}: its teacher {by} has no final seeds in this run; compare "
                       "students of a chosen configuration only", file=sys.stderr)
-                return rows, 2
+                return rows, students, 2
             extra["teacher"] = teacher_file(by, options, final_dirs[by])
         row, dirs, code = train_final(name, **extra)
         if code:
-            return rows, code
+            return rows, students, code
         rows.append(row)
-    return rows, 0
+        final_dirs[name] = dirs
+        more, _, code = train_students(name, dirs, set(tried) | {s["name"] for s in students})
+        if code:
+            return rows, students, code
+        students += more
+    return rows, students, 0
+
+
+def train_students(teacher_name: str, teacher_dirs, tried=()):
+    """The --distilled students of ``teacher_name`` not in ``tried`` (its final seeds' ensemble as
+    the teacher), one run each with --seeds: (rows, {name: teacher file}, exit code)."""
+    names = [n for n in FLAGS.distilled if teacher_of(n)[0] == teacher_name and n not in tried]
+    if not names:
+        return [], {}, 0
+    paths = {n: teacher_file(teacher_name, teacher_of(n)[1], teacher_dirs) for n in names}
+    print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items()), flush=True)
+    jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
+                                      FLAGS.workers, FLAGS.cache_dir)
+    if code:
+        return [], {}, code
+    return [row_of(name, workdir) for name, _, workdir in jobs], paths, 0
 
 
 def distill_phase(base: dict, teacher_dirs, tried=()):
     """Phase 3: the students of ``base`` (its final seeds' ensemble as the teacher), one run each
     with --seeds; the best on validation, if it beats ``base`` there, trained with the final seeds.
     Returns (student rows, final student row or None, its final workdirs, exit code)."""
-    names = [n for n in FLAGS.distilled if teacher_of(n)[0] == base["name"] and n not in tried]
-    if not names:
-        return [], None, [], 0
-    paths = {n: teacher_file(base["name"], teacher_of(n)[1], teacher_dirs) for n in names}
-    print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items()), flush=True)
-    jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
-                                      FLAGS.workers, FLAGS.cache_dir)
-    if code:
-        return [], None, [], code
-    rows = [row_of(name, workdir) for name, _, workdir in jobs]
+    rows, paths, code = train_students(base["name"], teacher_dirs, tried)
+    if code or not rows:
+        return rows, None, [], code
     best = max(rows, key=lambda r: r["val"][0])
     if best["val"][0] <= base["val"][0]:
         print(f"=== no student beats {base['name']} on validation ({best['val'][0]:.4f} <= "
@@ -299,12 +314,13 @@ def main(argv):
             best = max(tried, key=lambda r: r["val"][0])
             finals.append(student_final)
             final_dirs[best["name"]] = dirs
-        idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
-        if idle:
-            print(f"=== not run: {idle} (their teacher is not a chosen configuration)", flush=True)
-        compared, code = compare_phase(final_dirs)
+        compared, more, code = compare_phase(final_dirs, {r["name"] for r in students})
         if code:
             return code
+        students += more
+        idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
+        if idle:
+            print(f"=== not run: {idle} (their teacher is not a chosen or compared configuration)", flush=True)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
     md = table(rows + students, svm, finals, compared)

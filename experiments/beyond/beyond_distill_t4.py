@@ -1,4 +1,5 @@
-"""The best model, chosen on validation: beyond_distill_t2 at temperature 4, i.e. the architecture of
+"""Candidate (distillation; the chosen student until beyond_distill_t4_words, which adds the pooled
+word vectors, beat it on validation): beyond_distill_t2 at temperature 4, i.e. the architecture of
 beyond_rand128_maxmean trained on the labels and, with weight 0.7, on the averaged probabilities of
 beyond_rand128_maxmean's 5 final runs raised to the power 1/4 and renormalised (flatter targets,
 which say more about the groups a document is close to). One network at prediction time; its
