@@ -156,6 +156,7 @@ def test_pool_embeddings_pools_the_real_words_vectors_beside_the_recurrent_outpu
     width = 2 * (spec.features + spec.embed_dim)
     assert spec.head_features == width and params["dense"]["kernel"].shape == (width, 4)
     assert model.keras_param_counts(spec, 20)["dense"] == width * 4 + 4
+    assert f"maxmean_pool (+words)       (None, {width})" in model.summary_table(spec, 7, 20)
     doc = [3, 9, 4, 17, 2]
     tokens = jnp.array([doc + [0, 0], [0, 0] + doc[::-1]])  # post- and pre-padded
     h = model.features(params, tokens, spec)
