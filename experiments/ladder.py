@@ -330,7 +330,8 @@ def main(argv):
              f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f})"
              if len(finals) > 1 else "")
     header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
-              f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''})\n\nCommand: "
+              f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''}"
+              f"{' and the compared ones' if compared else ''})\n\nCommand: "
               f"`{drivers.command('experiments.ladder')}`\n\nProtocol: validation split of {cfg.val_fraction:g} "
               f"of train (seed {cfg.val_seed}); every number is at each run's best validation epoch; test "
               f"selects nothing. Configurations tried: {configs} ({len(rows) + len(students)} networks, "
