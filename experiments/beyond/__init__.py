@@ -32,6 +32,7 @@ CANDIDATES = [
     ("beyond_rand128_wdrop", "beyond_rand128 with word dropout 0.5 instead of 0.25"),
     ("beyond_maxmean_cosine", "beyond_rand128_maxmean with 1 warmup epoch, then cosine decay over 12 epochs"),
     ("beyond_maxmean_wdrop", "beyond_rand128_maxmean with word dropout 0.5 instead of 0.25"),
+    ("beyond_rand128_maxmean_words", "beyond_rand128_maxmean whose head also pools the word vectors (max and mean)"),
 ]
 
 # Distillation (a third phase of the driver, after the chosen configuration's final seeds): each
