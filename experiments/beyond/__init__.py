@@ -54,6 +54,7 @@ DISTILLED = [
     ("beyond_distill_t4_h96", "beyond_distill_t4 with a wider student: BiGRU(96) instead of BiGRU(64)"),
     ("beyond_distill_t4_words", "beyond_distill_t4 whose head also pools the word vectors (max and mean) "
      "beside the BiGRU outputs (the best on validation)"),
+    ("beyond_distill_t4_words_h96", "beyond_distill_t4_words with the wider student: BiGRU(96) instead of BiGRU(64)"),
     ("beyond_distill_words_gen2", "second generation: taught by the 5-run ensemble of beyond_distill_t4_words "
      "(weight 0.7, temperature 4)"),
 ]
