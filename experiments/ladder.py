@@ -117,7 +117,8 @@ def compare_phase(final_dirs: dict, tried):
     """The --compare configurations with the final seeds, and then their own --distilled students
     (one run each, tried rows that choose nothing: their teacher is not the chosen configuration):
     (compared rows, student rows, exit code). ``final_dirs``: the final seeds' workdirs of each
-    configuration trained with them in this run; ``tried``: students already run."""
+    configuration trained with them in this run (the compared ones are added, so a later --compare
+student finds its teacher there); ``tried``: students already run."""
     rows, students = [], []
     for name in FLAGS.compare:
         if name in final_dirs:

@@ -177,7 +177,13 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
         saved = json.load(open(os.path.join(runs, "beyond_distill_t4_gen2", "config.json")))
         assert saved["teacher"] == os.path.join(runs, "teacher_beyond_distill_t4.npz")
     r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
-    assert r.returncode == 0 and json.load(open(out + ".json"))["finals"] == data["finals"]
+    again = json.load(open(out + ".json"))
+    assert r.returncode == 0 and again["finals"] == data["finals"] and again["compared"] == data["compared"]
+    # a compared student whose teacher has no final seeds in this run: one line, exit 2
+    r = run_module("experiments.ladder", *args[:-3], "--distilled=beyond_distill_t2",
+                   "--compare=beyond_distill_t4_gen2", "--svm_c=1", timeout=600)
+    assert r.returncode == 2 and "--compare=beyond_distill_t4_gen2: its teacher beyond_distill_t4 has no final seeds" \
+        in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
     r = run_module("experiments.ladder", *args[:-3], "--distilled=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr
     r = run_module("experiments.ladder", *args[:-2], "--compare=beyond_nope", timeout=60)
