@@ -20,14 +20,18 @@ it beats the chosen configuration on validation, becomes the chosen single model
 with the final seeds in turn (whose students are tried next: born-again generations).
 ``--compare=NAME,...`` also trains named configurations with the final seeds, as reference rows
 (e.g. the student chosen before a new one beat it; a student is taught by its teacher's final
-seeds). Test accuracy selects nothing. The baseline picks its C on the same
-validation split. Resumable like the seed table (finished runs
+seeds). ``--refit`` trains the chosen configuration once more with the final seeds on train +
+validation (``--val_fraction=0``), each run for the median of the epochs its final seeds selected on
+validation: the usual last step once validation has chosen everything (a distilled one is taught
+on every training document; its teachers never trained on their validation part). Test accuracy
+selects nothing. The baseline picks its C on the same validation split. Resumable like the seed table (finished runs
 are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import sys
@@ -54,6 +58,9 @@ if __name__ == "__main__":
     flags.DEFINE_list("compare", [], "Configurations also trained with the final seeds, as reference rows beside "
                       "the chosen one (e.g. an earlier chosen student); a distilled one is taught by the final "
                       "seeds of its teacher, which must be a chosen configuration of this run.")
+    flags.DEFINE_bool("refit", False, "After choosing: train the chosen configuration again on train + validation "
+                      "(--val_fraction=0) with the final seeds, for the median of its final seeds' selected epochs "
+                      "(a distilled one taught on every training document by its teacher's final seeds).")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
 FLAGS = flags.FLAGS
@@ -66,21 +73,23 @@ def make_jobs(names, seeds: int, suffix: str = "", seed: int = 0, **extra):
         raise NgjaxError(f"--variants: unknown {unknown}; choose from {', '.join(STEPS)}")
     jobs = []
     for name in names:
-        values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds, seed=seed, **extra)
+        values = dict(load(name), experiment=name, data_dir=FLAGS.data_dir, seeds=seeds, seed=seed)
         if FLAGS["epochs"].present:
             values["epochs"] = FLAGS.epochs
+        values.update(extra)
         if FLAGS.glove_path and values.get("embeddings", "glove") == "glove":
             values["glove_path"] = FLAGS.glove_path
         jobs.append((name, Config.from_dict(values), os.path.join(FLAGS.runs_dir, name + suffix)))
     return jobs
 
 
-def final_jobs(name: str, k: int, **extra):
-    """The chosen configuration as K single-seed runs (seeds 0..K-1); with --seeds=1 the choosing
-    run is seed 0. Separate runs, not one --seeds=K program: on a CPU, K replicas of a model with a
-    16M-parameter trainable table train slower vmapped than one after another."""
+def final_jobs(name: str, k: int, tag: str = "", **extra):
+    """The chosen configuration as K single-seed runs (seeds 0..K-1) in RUNS/NAME[TAG][_seedS]; with
+    --seeds=1 the choosing run is seed 0. Separate runs, not one --seeds=K program: on a CPU, K replicas of a
+    model with a 16M-parameter trainable table train slower vmapped than one after another."""
     return [job for s in range(k)
-            for job in make_jobs([name], 1, "" if s == 0 and FLAGS.seeds == 1 else f"_seed{s}", seed=s, **extra)]
+            for job in make_jobs([name], 1, tag + ("" if s == 0 and (tag or FLAGS.seeds == 1) else f"_seed{s}"),
+                                 seed=s, **extra)]
 
 
 def teacher_of(name: str):
@@ -93,19 +102,38 @@ def teacher_of(name: str):
 
 
 def teacher_file(base: str, options: dict, dirs) -> str:
-    """RUNS/teacher_BASE[_OPTIONS].npz, written once from ``dirs`` (a rerun reads it back)."""
+    """RUNS/teacher_BASE[_OPTIONS].npz, written once from ``dirs`` (a rerun reads it back). With the
+    option ``cross_fit=K`` the teachers are instead K runs of BASE with --cv_folds=K, one per held-out
+    fold (RUNS/BASE_foldI, trained here, read back when finished), each document's targets coming
+    from the run that never saw it."""
     suffix = "".join(f"_{k}{v:g}" for k, v in sorted(options.items()))
     path = os.path.join(FLAGS.runs_dir, f"teacher_{base}{suffix}.npz")
     if not os.path.exists(path):
-        probs, labels, split = teacher.ensemble_probabilities(dirs, FLAGS.cache_dir, **options)
-        distill.write(path, probs, labels, split, dirs, **options)
+        options = dict(options)
+        k = int(options.pop("cross_fit", 0))
+        make = teacher.ensemble_probabilities
+        if k:
+            dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
+        probs, labels, split = make(dirs, FLAGS.cache_dir, **options)
+        distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), **options)
     return path
 
 
-def train_final(name: str, **extra):
+def cross_fit_runs(base: str, k: int):
+    """The K runs of ``base`` with --cv_folds=K (seed 0), one per held-out fold: their workdirs."""
+    print(f"=== cross-fitting {base}: {k} runs, each with one fold of the training part held out", flush=True)
+    done, _, code = drivers.train_all(
+        lambda: [job for i in range(k) for job in make_jobs([base], 1, f"_fold{i}", cv_folds=k, cv_fold=i)],
+        FLAGS.workers, FLAGS.cache_dir)
+    if code:
+        raise NgjaxError(f"a cross-fitted run of {base} failed (exit {code}); see its train.log in {FLAGS.runs_dir}")
+    return [workdir for _, _, workdir in done]
+
+
+def train_final(name: str, tag: str = "", **extra):
     """(merged row of the K final single-seed runs of ``name``, their workdirs, exit code)."""
-    print(f"=== training {name} with seeds 0..{FLAGS.final_seeds - 1}", flush=True)
-    done, _, code = drivers.train_all(lambda: final_jobs(name, FLAGS.final_seeds, **extra), FLAGS.workers,
+    print(f"=== training {name}{tag} with seeds 0..{FLAGS.final_seeds - 1}", flush=True)
+    done, _, code = drivers.train_all(lambda: final_jobs(name, FLAGS.final_seeds, tag, **extra), FLAGS.workers,
                                       FLAGS.cache_dir)
     if code:
         return None, [], code
@@ -141,6 +169,26 @@ student finds its teacher there); ``tried``: students already run."""
             return rows, students, code
         students += more
     return rows, students, 0
+
+
+def refit_phase(final: dict, final_dirs: dict):
+    """The chosen configuration trained again on train + validation (--val_fraction=0, no early
+    stopping) with the final seeds, each for the median of the epochs its final seeds selected on
+    validation (so validation still chose everything; it is now also trained on). A distilled one
+    is taught on every training document by its teacher's final seeds (``ngjax.teacher
+    --whole_train``: their probabilities on their validation part are on documents they never
+    trained on). Runs in RUNS/NAME_refit[_seedS]: (row, exit code)."""
+    name = final["name"]
+    epochs = int(statistics.median_low(int(e) for e in final["selected_epoch"].split("/")))
+    extra = dict(val_fraction=0.0, early_stopping=0, epochs=epochs)
+    if name in dict(DISTILLED):
+        by, options = teacher_of(name)
+        extra["teacher"] = teacher_file(by, dict(options, whole_train=True), final_dirs[by])
+    print(f"=== refit on train + validation: {name}, {epochs} epochs (the median selected)", flush=True)
+    row, _, code = train_final(name, "_refit", **extra)
+    if row:
+        row.update(refit_epochs=epochs, val=None, val_per_seed=None)  # validation was trained on
+    return row, code
 
 
 def train_students(teacher_name: str, teacher_dirs, tried=()):
@@ -205,6 +253,8 @@ def merged_row(rows, workdirs, cache_dir) -> dict:
 
 
 def _stats(values):
+    if any(math.isnan(v) for v in values):  # a run without a validation split
+        return math.nan, math.nan
     return statistics.fmean(values), (statistics.pstdev(values) if len(values) > 1 else 0.0)
 
 
@@ -225,23 +275,28 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def table(rows, svm, finals=(), compared=()) -> str:
+def table(rows, svm, finals=(), compared=(), refit=None) -> str:
     """The markdown table: steps and candidates, then each final K-seed row (the last is the chosen
-    single model) and the K-seed rows of --compare, the baseline and the references."""
+    single model), the K-seed rows of --compare and of --refit, the baseline and the references."""
     lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
              "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    finals, compared = list(finals), list(compared)
-    for r in rows + finals + compared:
+    finals, compared, refits = list(finals), list(compared), [refit] if refit else []
+    for r in rows + finals + compared + refits:
         ens = f"{r['ensemble_test']:.4f}" if r["ensemble_test"] is not None else "-"
         if r in finals:
             role = "chosen" if r is finals[-1] else "teacher ensemble's members"
             name = f"**{r['name']}, {role}, {r['seeds']} seeds**"
         elif r in compared:
             name = f"**{r['name']}, compared, {r['seeds']} seeds**"
+        elif r in refits:
+            name = f"**{r['name']}, refit on train + validation, {r['seeds']} seeds**"
         else:
             name = r["name"]
         what = r["step"] if r["name"] in dict(LADDER) or r in finals + compared else f"(tried) {r['step']}"
-        lines.append(f"| {name} | {what} | {r['seeds']} | {r['val'][0]:.4f} ± {r['val'][1]:.4f} | "
+        if r in refits:
+            what = f"the chosen configuration trained on train + validation for {r['refit_epochs']} epochs"
+        val = "- (trained on)" if r in refits else f"{r['val'][0]:.4f} ± {r['val'][1]:.4f}"
+        lines.append(f"| {name} | {what} | {r['seeds']} | {val} | "
                      f"**{r['test'][0]:.4f} ± {r['test'][1]:.4f}** | {ens} | {r['epochs_run']} ({r['selected_epoch']}) | "
                      f"{r['params']:,} ({r['trainable']:,}) | {r['seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} |")
     if svm:
@@ -261,7 +316,8 @@ def plot(rows, svm, path: str) -> None:
     fig, ax = plt.subplots(figsize=(10, 5))
     xs = range(len(rows))
     for key, label, dx in (("val", "validation", -0.15), ("test", "test", 0.15)):
-        ax.errorbar([x + dx for x in xs], [r[key][0] for r in rows], yerr=[r[key][1] for r in rows],
+        shown = [(x, r[key]) for x, r in zip(xs, rows) if r[key] is not None]  # a refit row has no validation
+        ax.errorbar([x + dx for x, _ in shown], [m for _, (m, _) in shown], yerr=[s for _, (_, s) in shown],
                     fmt="o", capsize=3, label=f"{label} (best validation epoch, mean ± std)")
     ens = [(x, r["ensemble_test"]) for x, r in zip(xs, rows) if r.get("ensemble_test") is not None]
     if ens:
@@ -270,7 +326,8 @@ def plot(rows, svm, path: str) -> None:
     if svm:
         ax.axhline(svm["test"], color="gray", ls="--", lw=1, label=f"TF-IDF + LinearSVC test {svm['test']:.3f}")
     ax.axhline(0.8668, color="black", ls=":", lw=1, label="best published recurrent (J&Z 2016) 0.867")
-    names = [r["name"].replace("beyond_", "") + (f" x{r['seeds']}" if r["seeds"] > 1 else "") for r in rows]
+    names = [r["name"].replace("beyond_", "") + (" refit" if r.get("refit_epochs") else "")
+             + (f" x{r['seeds']}" if r["seeds"] > 1 else "") for r in rows]
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("accuracy")
     ax.set_title("The ladder past the seed and the candidates, chosen on validation")
@@ -297,7 +354,7 @@ def main(argv):
         return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     best = max(rows, key=lambda r: r["val"][0])  # validation only; ties keep the earlier (simpler) step
-    finals, students, compared, final_dirs = [], [], [], {}
+    finals, students, compared, final_dirs, refit = [], [], [], {}, None
     if FLAGS.final_seeds > 1:
         print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f})", flush=True)
         final, dirs, code = train_final(best["name"])
@@ -319,12 +376,16 @@ def main(argv):
         if code:
             return code
         students += more
+        if FLAGS.refit:
+            refit, code = refit_phase(finals[-1], final_dirs)
+            if code:
+                return code
         idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
         if idle:
             print(f"=== not run: {idle} (their teacher is not a chosen or compared configuration)", flush=True)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
-    md = table(rows + students, svm, finals, compared)
+    md = table(rows + students, svm, finals, compared, refit)
     configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
     result = finals[-1] if finals else best
     teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
@@ -341,16 +402,19 @@ def main(argv):
               f"**{result['test'][0]:.4f} ± {result['test'][1]:.4f}** over {result['seeds']} seed(s)"
               + (f", ensemble of the {result['seeds']} replicas {result['ensemble_test']:.4f}"
                  if result["ensemble_test"] is not None else "")
+              + (f"; refit on train + validation ({refit['refit_epochs']} epochs, the median its final seeds "
+                 f"selected): test **{refit['test'][0]:.4f} ± {refit['test'][1]:.4f}** over {refit['seeds']} seeds, "
+                 f"ensemble {refit['ensemble_test']:.4f}" if refit else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back).\n\n")
-    for final in finals + compared:
+    for final in finals + compared + ([refit] if refit else []):
         md += (f"\n\nEnsemble of the first k seeds of {final['name']} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "final": finals[-1] if finals else None,
-                           "finals": finals, "compared": compared, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "finals": finals, "compared": compared, "refit": refit, "svm": svm, "references": REFERENCES, "chosen": best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
-    plot(rows + students + finals + compared, svm, FLAGS.out + ".png")
+    plot(rows + students + finals + compared + ([refit] if refit else []), svm, FLAGS.out + ".png")
     print(md)
     return 0
 

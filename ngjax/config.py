@@ -73,6 +73,10 @@ class Config:
     truncating: str = option("pre", "Which end of a long document is cut.", choices=("pre", "post"))
     val_fraction: float = option(0.0, "Stratified validation split carved from train (0 = none, the seed's way).")
     val_seed: int = option(0, "Seed of the validation split.")
+    cv_folds: int = option(0, "Cross-fitting: cut the training part into K stratified folds (seeded by --val_seed) "
+                           "and hold fold --cv_fold out of training (0 = off); python -m ngjax.teacher --cross_fit "
+                           "joins K such runs' predictions on the documents each never saw.")
+    cv_fold: int = option(0, "With --cv_folds=K: the fold (0..K-1) held out of training.")
     # training
     batch_size: int = option(32, "Batch size.", positive=True)
     epochs: int = option(50, "Epochs to train (a finished run continues when this grows).", positive=True,
@@ -187,6 +191,12 @@ def validate(cfg: Config) -> Config:
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"--{name}={value!r}: must be 0 (off) or a positive integer")
+    if not isinstance(cfg.cv_folds, int) or isinstance(cfg.cv_folds, bool) or cfg.cv_folds < 0 or cfg.cv_folds == 1:
+        raise ConfigError(f"--cv_folds={cfg.cv_folds!r}: must be 0 (off) or at least 2")
+    if not isinstance(cfg.cv_fold, int) or isinstance(cfg.cv_fold, bool) or not (
+            0 <= cfg.cv_fold < max(cfg.cv_folds, 1)):
+        raise ConfigError(f"--cv_fold={cfg.cv_fold!r}: must be in 0..{max(cfg.cv_folds - 1, 0)}"
+                          + ("" if cfg.cv_folds else " (add --cv_folds=K to hold a fold out)"))
     bad = [r for r in cfg.remove if r not in REMOVABLE]
     if bad:
         raise ConfigError(f"--remove={','.join(cfg.remove)}: unknown part(s) {bad}; "

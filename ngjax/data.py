@@ -34,6 +34,8 @@ class Dataset:
     target_names: List[str]
     tokenizer: Tokenizer
     test_heads: Optional[List[str]] = None  # first lines of each test document (for samples)
+    x_heldout: Optional[np.ndarray] = None  # with --cv_folds: the training part's fold held out
+    y_heldout: Optional[np.ndarray] = None
 
     @property
     def num_classes(self) -> int:
@@ -54,6 +56,8 @@ def cache_key(cfg: Config) -> str:
     """Hash of every option that changes the token ids (padding is applied after the cache)."""
     parts = dict(_source_id(cfg.data_dir), remove=list(cfg.remove), num_words=cfg.num_words,
                  val_fraction=cfg.val_fraction, val_seed=cfg.val_seed, version=CACHE_VERSION)
+    if cfg.cv_folds:  # (absent otherwise: the keys of caches made before the option stay valid)
+        parts.update(cv_folds=cfg.cv_folds, cv_fold=cfg.cv_fold)
     return files.cache_key(parts)
 
 
@@ -81,6 +85,14 @@ def split_indices(labels: np.ndarray, fraction: float, seed: int) -> Tuple[np.nd
     return np.sort(train_idx), np.sort(val_idx)
 
 
+def fold_indices(labels: np.ndarray, folds: int, seed: int) -> List[np.ndarray]:
+    """Indices (sorted) of each of ``folds`` stratified folds of a training part, seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [np.sort(out) for _, out in cv.split(np.zeros(len(labels)), labels)]
+
+
 def text_head(text: str, lines: int = 3, chars: int = 240) -> str:
     """The first non-empty lines of a document, joined with ' / ' (for sample listings)."""
     kept = [l.strip() for l in text.splitlines() if l.strip()][:lines]
@@ -98,6 +110,12 @@ def _tokenize(cfg: Config) -> dict:
         train_texts = [train_texts[i] for i in tr]
         parts["val"] = (val_texts, y_train[va])
         y_train = y_train[tr]
+    if cfg.cv_folds:
+        out = fold_indices(y_train, cfg.cv_folds, cfg.val_seed)[cfg.cv_fold]
+        held = np.zeros(len(y_train), bool)
+        held[out] = True
+        parts["heldout"] = ([train_texts[i] for i in out], y_train[out])
+        train_texts, y_train = [t for t, h in zip(train_texts, held) if not h], y_train[~held]
     parts["train"] = (train_texts, y_train)
     parts["test"] = (corpus.texts["test"], corpus.labels["test"])
     tok = Tokenizer(num_words=cfg.num_words).fit_on_texts(train_texts)
@@ -121,11 +139,12 @@ def load_dataset(cfg: Config, cache_dir: Optional[str] = None) -> Dataset:
         seqs = _unflatten(arrays[f"{name}_flat"], arrays[f"{name}_offsets"])
         return pad_sequences(seqs, cfg.seq_len, cfg.padding, cfg.truncating)
 
-    has_val = "val_flat" in arrays
+    has_val, has_heldout = "val_flat" in arrays, "heldout_flat" in arrays
     return Dataset(
         x_train=padded("train"), y_train=arrays["train_y"],
         x_test=padded("test"), y_test=arrays["test_y"],
         x_val=padded("val") if has_val else None, y_val=arrays["val_y"] if has_val else None,
         target_names=json.loads(str(arrays["target_names"])), tokenizer=tok,
         test_heads=json.loads(str(arrays["test_heads"])),
+        x_heldout=padded("heldout") if has_heldout else None, y_heldout=arrays["heldout_y"] if has_heldout else None,
     )

@@ -18,7 +18,12 @@ KIND = "ngjax-teacher-1"
 
 
 def split_of(cfg) -> dict:
-    return {"val_fraction": float(cfg.val_fraction), "val_seed": int(cfg.val_seed), "remove": ",".join(cfg.remove)}
+    """The training split a run trains on (the seed of a split matters only when there is one)."""
+    split = {"val_fraction": float(cfg.val_fraction), "val_seed": int(cfg.val_seed) if cfg.val_fraction else 0,
+             "remove": ",".join(cfg.remove)}
+    if cfg.cv_folds:  # a run with a fold held out trains on less than the training part
+        split.update(cv_folds=int(cfg.cv_folds), cv_fold=int(cfg.cv_fold))
+    return split
 
 
 def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: bool) -> np.ndarray:
@@ -32,13 +37,15 @@ def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: 
 
 
 def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members: Sequence[str],
-          delete: float = 0.0, passes: int = 1) -> None:
-    """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions)."""
+          delete: float = 0.0, passes: int = 1, whole_train: bool = False, cross_fit: bool = False) -> None:
+    """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions,
+    whether the teachers' validation part is included, whether the runs were cross-fitted)."""
     from ngjax.files import atomic_write
 
     buf = io.BytesIO()
     np.savez(buf, kind=np.array(KIND), probs=probs, labels=labels, members=np.array(list(members)),
-             delete=np.array(float(delete)), passes=np.array(int(passes)), **{k: np.array(v) for k, v in split.items()})
+             delete=np.array(float(delete)), passes=np.array(int(passes)),
+             whole_train=np.array(bool(whole_train)), cross_fit=np.array(bool(cross_fit)), **{k: np.array(v) for k, v in split.items()})
     atomic_write(path, buf.getvalue())
 
 

@@ -51,6 +51,10 @@ class ModelSpec:
     embed_dropout: float = 0.0
     dropout: float = 0.0
 
+    def __post_init__(self):
+        if self.pool_embeddings and self.pool == "last":  # Config refuses it too, with the flag's words
+            raise ValueError("pool_embeddings pools the word vectors over time: it needs a pooled head, not pool='last'")
+
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1

@@ -28,12 +28,15 @@ from ngjax.errors import NgjaxError
 
 
 def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print,
-                           delete: float = 0.0, passes: int = 1, seed: int = 0):
+                           delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False):
     """(averaged probabilities float32[N, C] on the training part, labels int32[N], split dict).
     With ``delete`` > 0 each teacher reads every document ``passes`` times with that fraction of its
     words deleted (fixed by ``seed``), and the probabilities are averaged over the passes too: a
     teacher that has memorised the full documents is less sure of a shortened one, which gives
-    soft targets that depend on each document."""
+    soft targets that depend on each document. With ``whole_train`` the targets cover every training
+    document in the corpus' order, the teachers' validation part included (documents they selected
+    epochs on but never trained on): the file is then for a student trained with --val_fraction=0,
+    e.g. the chosen configuration refit on train + validation once its epochs are fixed."""
     if not 0.0 <= delete < 1.0:
         raise NgjaxError(f"--delete={delete}: must be in [0, 1)")
     if passes < 1 or (passes > 1 and not delete):
@@ -65,9 +68,115 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
         for _ in range(passes):
             x = distill.delete_words(ds.x_train, delete, rng, run.cfg.padding == "pre") if delete else ds.x_train
             p = predict_proba(run.params, x, run.spec, batch_size=256)
+            if whole_train and ds.x_val is not None:
+                xv = distill.delete_words(ds.x_val, delete, rng, run.cfg.padding == "pre") if delete else ds.x_val
+                p = _in_corpus_order(p, predict_proba(run.params, xv, run.spec, batch_size=256), run.cfg)
             total = p if total is None else total + p
+    if whole_train and ds.x_val is not None:
+        labels = _in_corpus_order(labels, ds.y_val, run.cfg)
     split.pop("data")
+    if whole_train:
+        split.update(val_fraction=0.0, val_seed=0)
     return (total / (len(workdirs) * passes)).astype(np.float32), np.asarray(labels, np.int32), split
+
+
+def _in_corpus_order(train_part: np.ndarray, val_part: np.ndarray, cfg) -> np.ndarray:
+    """Rows of the training and validation parts of ``cfg``'s split put back in the corpus' order
+    (that of a run with --val_fraction=0)."""
+    n = len(train_part) + len(val_part)
+    tr, va = _split_of_corpus(cfg)
+    if len(tr) != len(train_part) or len(va) != len(val_part):
+        raise NgjaxError(f"the corpus' split ({len(tr)} + {len(va)}) differs from the run's "
+                         f"({len(train_part)} + {len(val_part)}); was the data changed since it trained?")
+    out = np.empty((n,) + train_part.shape[1:], train_part.dtype)
+    out[tr], out[va] = train_part, val_part
+    return out
+
+
+_LABELS: dict = {}
+
+
+def _corpus_labels(cfg) -> np.ndarray:
+    """The corpus' training labels, in its order (read once per data source)."""
+    from ngjax.corpus import load_corpus
+
+    key = (os.path.realpath(cfg.data_dir) if cfg.data_dir else None, tuple(cfg.remove))
+    if key not in _LABELS:
+        _LABELS[key] = np.asarray(load_corpus(cfg.data_dir, cfg.remove).labels["train"])
+    return _LABELS[key]
+
+
+def _split_of_corpus(cfg):
+    """(train indices, validation indices) of ``cfg``'s split in the corpus' training set."""
+    from ngjax.data import split_indices
+
+    labels = _corpus_labels(cfg)
+    if not cfg.val_fraction:
+        return np.arange(len(labels)), np.arange(0)
+    return split_indices(labels, cfg.val_fraction, cfg.val_seed)
+
+
+def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print,
+                               delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False):
+    """Like ``ensemble_probabilities``, from K runs trained with --cv_folds=K, one per --cv_fold: each
+    training document's probabilities come from the run that held its fold out, i.e. from a model
+    that never saw it (out-of-fold), not from teachers that fit it. The targets are for a student
+    on the runs' split without the folds (the whole training part); with ``whole_train`` the
+    validation part too (the K runs' average there)."""
+    from ngjax.data import fold_indices, load_dataset
+    from ngjax.report import predict_proba
+    from ngjax.workdir import load_run
+
+    if not workdirs:
+        raise NgjaxError("--workdirs: give the K finished runs of --cv_folds=K, one per --cv_fold")
+    runs = []
+    for workdir in workdirs:
+        if not os.path.isdir(workdir):
+            raise NgjaxError(f"--workdirs: {workdir}: no such folder; give finished run folders made by "
+                             "python -m ngjax.main --cv_folds=K --cv_fold=I --workdir=...")
+        runs.append((workdir, load_run(workdir)))
+    first, cfg = runs[0][0], runs[0][1].cfg
+    k = cfg.cv_folds
+    base = dict(distill.split_of(cfg.replace(cv_folds=0, cv_fold=0)),
+                data=os.path.realpath(cfg.data_dir) if cfg.data_dir else None)
+    for workdir, run in runs:
+        here = dict(distill.split_of(run.cfg.replace(cv_folds=0, cv_fold=0)),
+                    data=os.path.realpath(run.cfg.data_dir) if run.cfg.data_dir else None)
+        if not run.cfg.cv_folds or run.cfg.cv_folds != k or here != base:
+            raise NgjaxError(f"--cross_fit: {workdir} is not one of {first}'s cross-fitted runs (--cv_folds="
+                             f"{run.cfg.cv_folds} vs {k}, split {here} vs {base}); give runs of one --cv_folds=K "
+                             "on one split")
+    folds = sorted(run.cfg.cv_fold for _, run in runs)
+    if folds != list(range(k)):
+        raise NgjaxError(f"--cross_fit: the runs hold out folds {folds}; give exactly one run for each of "
+                         f"--cv_fold=0..{k - 1}")
+    labels = _corpus_labels(cfg)[_split_of_corpus(cfg)[0]]  # the training part, in its order
+    held = fold_indices(labels, k, cfg.val_seed)
+    probs, val_total = None, None
+    for workdir, run in runs:
+        ds = load_dataset(run.cfg, cache_dir)
+        if not np.array_equal(ds.y_heldout, labels[held[run.cfg.cv_fold]]):
+            raise NgjaxError(f"--cross_fit: {workdir}'s held-out documents are not its fold's; was the data "
+                             "changed since it trained?")
+        say(f"teacher {workdir}: fold {run.cfg.cv_fold} of {k}, epoch {run.epoch}, {len(ds.y_heldout)} "
+            "held-out documents", flush=True)
+        rng = np.random.default_rng(seed)
+        for _ in range(passes):
+            x = distill.delete_words(ds.x_heldout, delete, rng, run.cfg.padding == "pre") if delete else ds.x_heldout
+            p = predict_proba(run.params, x, run.spec, batch_size=256) / passes
+            if probs is None:
+                probs = np.zeros((len(labels), p.shape[1]), np.float64)
+            probs[held[run.cfg.cv_fold]] += p
+            if whole_train and ds.x_val is not None:
+                xv = distill.delete_words(ds.x_val, delete, rng, run.cfg.padding == "pre") if delete else ds.x_val
+                pv = predict_proba(run.params, xv, run.spec, batch_size=256) / (passes * k)
+                val_total = pv if val_total is None else val_total + pv
+    base.pop("data")
+    if whole_train and val_total is not None:
+        probs = _in_corpus_order(probs, val_total.astype(probs.dtype), cfg)
+        labels = _in_corpus_order(labels, ds.y_val, cfg)
+        base.update(val_fraction=0.0, val_seed=0)
+    return probs.astype(np.float32), np.asarray(labels, np.int32), base
 
 
 def main(argv) -> int:
@@ -78,9 +187,11 @@ def main(argv) -> int:
         raise NgjaxError(f"unexpected arguments {argv[1:]}; use --workdirs=RUN,RUN --out=FILE")
     if not FLAGS.out:
         raise NgjaxError("--out: give the teacher file to write (e.g. teacher.npz)")
-    probs, labels, split = ensemble_probabilities(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete,
-                                                  passes=FLAGS.passes, seed=FLAGS.seed)
-    distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes)
+    make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
+    probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
+                                seed=FLAGS.seed, whole_train=FLAGS.whole_train)
+    distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
+                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit)
     acc = float((probs.argmax(-1) == labels).mean())
     print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
           f"ensemble training accuracy {acc:.4f}")
@@ -97,6 +208,10 @@ def _define_flags() -> None:
                        "(0 = the documents as trained on).")
     flags.DEFINE_integer("passes", 1, "With --delete: passes over the documents (each its own deletions), averaged.")
     flags.DEFINE_integer("seed", 0, "Seed of the deletions.")
+    flags.DEFINE_bool("cross_fit", False, "The runs are K runs of --cv_folds=K, one per --cv_fold: each training "
+                      "document's targets come from the run that held it out (out-of-fold), not from an average.")
+    flags.DEFINE_bool("whole_train", False, "Targets for every training document, the teachers' validation part "
+                      "included (for a student trained on train + validation with --val_fraction=0).")
 
 
 if __name__ == "__main__":

@@ -136,8 +136,9 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     out, runs = str(tmp_path / "res" / "beyond"), str(tmp_path / "runs")
     args = [f"--data_dir={corpus_dir}", "--epochs=2", "--seeds=1", "--final_seeds=2", f"--runs_dir={runs}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_rand128_maxmean",
-            "--distilled=beyond_distill_t2,beyond_distill_t4_words,beyond_distill_t4,beyond_distill_t4_gen2",
-            "--compare=beyond_distill_t4", "--svm_c=1"]
+            "--distilled=beyond_distill_t2,beyond_distill_t4_words,beyond_distill_t4,beyond_distill_oof_t1,"
+            "beyond_distill_t4_gen2",
+            "--compare=beyond_distill_t4", "--svm_c=1", "--refit"]
     r = run_module("experiments.ladder", *args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     data = json.load(open(out + ".json"))
@@ -146,7 +147,8 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     import numpy as np
     from experiments.ladder import teacher_of
     students = data["students"]
-    first = ["beyond_distill_t2", "beyond_distill_t4_words", "beyond_distill_t4"]  # the base's students asked for
+    first = ["beyond_distill_t2", "beyond_distill_t4_words", "beyond_distill_t4",  # the base's students asked for
+             "beyond_distill_oof_t1"]
     assert [s["name"] for s in students][: len(first)] == first
     for s in students:
         saved = json.load(open(os.path.join(runs, s["name"], "config.json")))
@@ -155,7 +157,15 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
         assert saved["teacher"] == os.path.join(runs, f"teacher_{by}{suffix}.npz")
         assert saved["distill_weight"] > 0
         with np.load(saved["teacher"]) as f:  # the final seeds teach, reading the documents as the variant says
-            assert sorted(os.path.basename(m) for m in f["members"]) == [by, by + "_seed1"]
+            if options.get("cross_fit"):  # or the cross-fitted runs, one per held-out fold
+                k = options["cross_fit"]
+                assert bool(f["cross_fit"]) and sorted(os.path.basename(m) for m in f["members"]) == [
+                    f"{by}_fold{i}" for i in range(k)]
+                for i in range(k):
+                    fold = json.load(open(os.path.join(runs, f"{by}_fold{i}", "config.json")))
+                    assert (fold["cv_folds"], fold["cv_fold"], fold["val_fraction"]) == (k, i, 0.1)
+            else:
+                assert sorted(os.path.basename(m) for m in f["members"]) == [by, by + "_seed1"]
             assert float(f["delete"]) == options.get("delete", 0.0)
     best = max(students[: len(first)], key=lambda s: s["val"][0])
     if best["val"][0] > data["rows"][0]["val"][0]:  # a student wins on validation: it is chosen (or its own)
@@ -176,15 +186,31 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
         assert "beyond_distill_t4, compared, 2 seeds" in open(out + ".md").read()
         saved = json.load(open(os.path.join(runs, "beyond_distill_t4_gen2", "config.json")))
         assert saved["teacher"] == os.path.join(runs, "teacher_beyond_distill_t4.npz")
+    # --refit: the chosen configuration again on train + validation, for the median selected epoch count
+    chosen, refit = data["finals"][-1], data["refit"]
+    epochs = sorted(int(e) for e in chosen["selected_epoch"].split("/"))[0]  # median_low of two
+    assert refit["name"] == chosen["name"] and refit["seeds"] == 2 and refit["refit_epochs"] == epochs
+    assert refit["epochs_run"] == f"{epochs}/{epochs}" and len(refit["ensemble_by_size"]) == 2
+    for tag in ("_refit", "_refit_seed1"):
+        saved = json.load(open(os.path.join(runs, chosen["name"] + tag, "config.json")))
+        assert saved["val_fraction"] == 0 and saved["early_stopping"] == 0 and saved["epochs"] == epochs
+        assert saved["seed"] == (1 if tag.endswith("1") else 0)
+        if chosen["name"] != "beyond_rand128_maxmean":  # a student: taught on every training document
+            with np.load(saved["teacher"]) as f:
+                assert bool(f["whole_train"]) and float(f["val_fraction"]) == 0.0
+                assert sorted(os.path.basename(m) for m in f["members"]) == [teacher_of(chosen["name"])[0] + s
+                                                                            for s in ("", "_seed1")]
+    assert f"{chosen['name']}, refit on train + validation, 2 seeds" in open(out + ".md").read()
     r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
     again = json.load(open(out + ".json"))
     assert r.returncode == 0 and again["finals"] == data["finals"] and again["compared"] == data["compared"]
+    assert again["refit"] == data["refit"]
     # a compared student whose teacher has no final seeds in this run: one line, exit 2
-    r = run_module("experiments.ladder", *args[:-3], "--distilled=beyond_distill_t2",
+    r = run_module("experiments.ladder", *args[:-4], "--distilled=beyond_distill_t2",
                    "--compare=beyond_distill_t4_gen2", "--svm_c=1", timeout=600)
     assert r.returncode == 2 and "--compare=beyond_distill_t4_gen2: its teacher beyond_distill_t4 has no final seeds" \
         in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
-    r = run_module("experiments.ladder", *args[:-3], "--distilled=beyond_nope", timeout=60)
+    r = run_module("experiments.ladder", *args[:-4], "--distilled=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr
-    r = run_module("experiments.ladder", *args[:-2], "--compare=beyond_nope", timeout=60)
+    r = run_module("experiments.ladder", *args[:-3], "--compare=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--compare: unknown ['beyond_nope']" in r.stderr

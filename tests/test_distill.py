@@ -182,3 +182,122 @@ def test_a_teacher_reading_shortened_documents_is_less_sure(teachers):
     assert entropy(short) > entropy(full)
     with pytest.raises(NgjaxError, match="more than one pass needs --delete"):
         teacher.ensemble_probabilities(dirs, cache, passes=2, **quiet)
+
+
+def test_a_whole_train_teacher_file_serves_a_student_trained_on_train_and_validation(corpus_dir, teachers, tmp_path):
+    """--whole_train: the teachers' probabilities on their training part and on their validation part,
+    each document at its place in the corpus' order, for a student run with --val_fraction=0."""
+    dirs, _, cache = teachers
+    quiet = dict(say=lambda *a, **k: None)
+    part, part_labels, _ = teacher.ensemble_probabilities(dirs, cache, **quiet)
+    whole, labels, split = teacher.ensemble_probabilities(dirs, cache, whole_train=True, **quiet)
+    assert split == {"val_fraction": 0.0, "val_seed": 0, "remove": ""}
+    from ngjax.data import load_dataset, split_indices
+    from ngjax.report import predict_proba
+    from ngjax.workdir import load_run
+    student = _cfg(corpus_dir, val_fraction=0.0)
+    all_labels = load_dataset(student, cache).y_train
+    np.testing.assert_array_equal(labels, all_labels)  # the student's labels, in its order
+    tr, va = split_indices(all_labels, 0.2, 0)
+    np.testing.assert_allclose(whole[tr], part, rtol=1e-6)
+    np.testing.assert_array_equal(labels[tr], part_labels)
+    by_hand = 0
+    for d in dirs:
+        r = load_run(d)
+        by_hand = by_hand + predict_proba(r.params, load_dataset(r.cfg, cache).x_val, r.spec) / 2
+    np.testing.assert_allclose(whole[va], by_hand, rtol=1e-5, atol=1e-7)
+    out = str(tmp_path / "whole.npz")
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+                   "--whole_train")
+    assert r.returncode == 0, r.stderr
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["probs"], whole, rtol=1e-6)
+        assert bool(f["whole_train"])
+    # a student on train + validation reads it (any --val_seed: without a split it means nothing) ...
+    summary = train.train_and_evaluate(student.replace(teacher=out, epochs=1, val_seed=3), str(tmp_path / "s"),
+                                       cache, report=False)
+    assert np.isfinite(summary["final"]["train_loss"])
+    # ... and a student on the teachers' split refuses it
+    with pytest.raises(NgjaxError, match="another training split"):
+        train.train_and_evaluate(_cfg(corpus_dir, teacher=out), str(tmp_path / "p"), cache, report=False)
+
+
+def test_cross_fitting_flags_are_checked():
+    with pytest.raises(ConfigError, match="--cv_folds=1: must be 0 .off. or at least 2"):
+        validate(Config(cv_folds=1))
+    with pytest.raises(ConfigError, match=r"--cv_fold=3: must be in 0..2"):
+        validate(Config(cv_folds=3, cv_fold=3))
+    with pytest.raises(ConfigError, match="add --cv_folds=K"):
+        validate(Config(cv_fold=1))
+
+
+@pytest.fixture(scope="module")
+def folds(corpus_dir, tmp_path_factory):
+    """Two runs of --cv_folds=2 (one per held-out fold) on the teachers' split."""
+    root = tmp_path_factory.mktemp("folds")
+    dirs = []
+    for fold in (1, 0):
+        w = str(root / f"f{fold}")
+        train.train_and_evaluate(_cfg(corpus_dir, cv_folds=2, cv_fold=fold), w, str(root / "c"), report=False)
+        dirs.append(w)
+    return dirs, str(root / "c")
+
+
+def test_a_cross_fitted_run_holds_its_fold_out_of_training(corpus_dir, folds):
+    from ngjax.data import fold_indices, load_dataset
+    _, cache = folds
+    whole = load_dataset(_cfg(corpus_dir), cache)
+    parts = [load_dataset(_cfg(corpus_dir, cv_folds=2, cv_fold=i), cache) for i in (0, 1)]
+    held = fold_indices(whole.y_train, 2, 0)
+    assert sorted(np.concatenate(held).tolist()) == list(range(len(whole.y_train)))  # the folds cover the part once
+    from ngjax.corpus import load_corpus
+    from ngjax.data import split_indices
+    from ngjax.tokenizer import Tokenizer
+    corpus = load_corpus(corpus_dir, ())
+    part_texts = [corpus.texts["train"][j] for j in split_indices(corpus.labels["train"], 0.2, 0)[0]]
+    for i, ds in enumerate(parts):
+        np.testing.assert_array_equal(ds.y_heldout, whole.y_train[held[i]])
+        np.testing.assert_array_equal(ds.y_train, np.delete(whole.y_train, held[i]))
+        np.testing.assert_array_equal(ds.y_val, whole.y_val)  # validation and test are untouched
+        np.testing.assert_array_equal(ds.y_test, whole.y_test)
+        kept = [t for j, t in enumerate(part_texts) if j not in set(held[i].tolist())]
+        assert ds.tokenizer.words == Tokenizer(num_words=20000).fit_on_texts(kept).words  # fit on the kept ones only
+    assert whole.x_heldout is None
+
+
+def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corpus_dir, folds, teachers, tmp_path):
+    dirs, cache = folds
+    quiet = dict(say=lambda *a, **k: None)
+    probs, labels, split = teacher.cross_fitted_probabilities(dirs, cache, **quiet)
+    from ngjax.data import fold_indices, load_dataset
+    from ngjax.report import predict_proba
+    from ngjax.workdir import load_run
+    whole = load_dataset(_cfg(corpus_dir), cache)
+    np.testing.assert_array_equal(labels, whole.y_train)
+    assert split == {"val_fraction": 0.2, "val_seed": 0, "remove": ""}  # the student's split: no fold held out
+    held = fold_indices(whole.y_train, 2, 0)
+    for d in dirs:
+        r = load_run(d)
+        want = predict_proba(r.params, load_dataset(r.cfg, cache).x_heldout, r.spec)
+        np.testing.assert_allclose(probs[held[r.cfg.cv_fold]], want, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)  # each document from exactly one run
+    both, both_labels, both_split = teacher.cross_fitted_probabilities(dirs, cache, whole_train=True, **quiet)
+    assert both_split["val_fraction"] == 0.0 and len(both_labels) == len(whole.y_train) + len(whole.y_val)
+    out = str(tmp_path / "oof.npz")
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+                   "--cross_fit")
+    assert r.returncode == 0, r.stderr
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["probs"], probs, rtol=1e-6)
+        assert bool(f["cross_fit"])
+    student = train.train_and_evaluate(_cfg(corpus_dir, teacher=out, epochs=1), str(tmp_path / "s"), cache,
+                                       report=False)
+    assert np.isfinite(student["final"]["train_loss"])
+    # one fold missing, or a run that is not cross-fitted: one-line errors naming the fix
+    with pytest.raises(NgjaxError, match=r"holds? out folds \[1\]; give exactly one run for each of --cv_fold=0..1"):
+        teacher.cross_fitted_probabilities(dirs[:1], cache, **quiet)
+    with pytest.raises(NgjaxError, match="is not one of .* cross-fitted runs"):
+        teacher.cross_fitted_probabilities([dirs[0], teachers[0][0]], cache, **quiet)
+    bad = run_module("ngjax.teacher", f"--workdirs={dirs[0]}", f"--out={tmp_path / 'x.npz'}", f"--cache_dir={cache}",
+                     "--cross_fit")
+    assert bad.returncode == 1 and "give exactly one run for each" in bad.stderr and "Traceback" not in bad.stderr

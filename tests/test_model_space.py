@@ -171,6 +171,8 @@ def test_pool_embeddings_pools_the_real_words_vectors_beside_the_recurrent_outpu
         p = model.init(jax.random.PRNGKey(2), s)
         np.testing.assert_allclose(model.apply(p, tokens[:1], s), model.apply(p, jnp.array([doc]), s),
                                    rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="needs a pooled head"):  # a spec built by hand is checked too
+        _spec(bidirectional=True, pool="last", pool_embeddings=True)
 
 
 def test_dropout_is_off_without_a_key_and_differs_between_keys():

@@ -57,6 +57,9 @@ DISTILLED = [
     ("beyond_distill_t4_words_h96", "beyond_distill_t4_words with the wider student: BiGRU(96) instead of BiGRU(64)"),
     ("beyond_distill_words_gen2", "second generation: taught by the 5-run ensemble of beyond_distill_t4_words "
      "(weight 0.7, temperature 4)"),
+    ("beyond_distill_oof_t2", "beyond_distill_t4_words taught out-of-fold: each document's targets from the one of 5 "
+     "cross-fitted runs of beyond_rand128_maxmean that never saw it (weight 0.7, temperature 2)"),
+    ("beyond_distill_oof_t1", "beyond_distill_oof_t2 at temperature 1, weight 0.5"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
