@@ -80,15 +80,18 @@ def test_flags_are_checked():
         validate(Config(teacher="t.npz", distill_temperature=0.0))
 
 
+def _finished_runs(root, configs: dict) -> list:
+    """Train each {folder name: config} under ``root`` (cache root/c): the workdirs, in order."""
+    for name, cfg in configs.items():
+        train.train_and_evaluate(cfg, str(root / name), str(root / "c"), report=False)
+    return [str(root / name) for name in configs]
+
+
 @pytest.fixture(scope="module")
 def teachers(corpus_dir, tmp_path_factory):
     """Two finished teacher runs and their teacher file (written by the command line)."""
     root = tmp_path_factory.mktemp("teachers")
-    dirs = []
-    for seed in (0, 1):
-        w = str(root / f"t{seed}")
-        train.train_and_evaluate(_cfg(corpus_dir, seed=seed), w, str(root / "c"), report=False)
-        dirs.append(w)
+    dirs = _finished_runs(root, {f"t{seed}": _cfg(corpus_dir, seed=seed) for seed in (0, 1)})
     out = str(root / "teacher.npz")
     r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={root / 'c'}")
     assert r.returncode == 0, r.stderr
@@ -184,6 +187,16 @@ def test_a_teacher_reading_shortened_documents_is_less_sure(teachers):
         teacher.ensemble_probabilities(dirs, cache, passes=2, **quiet)
 
 
+def _written_by_the_cli(dirs, cache, out: str, flag: str, want: np.ndarray) -> str:
+    """``python -m ngjax.teacher --FLAG`` writes ``want`` and records the flag in the file."""
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}", f"--{flag}")
+    assert r.returncode == 0, r.stderr
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["probs"], want, rtol=1e-6)
+        assert bool(f[flag])
+    return out
+
+
 def test_a_whole_train_teacher_file_serves_a_student_trained_on_train_and_validation(corpus_dir, teachers, tmp_path):
     """--whole_train: the teachers' probabilities on their training part and on their validation part,
     each document at its place in the corpus' order, for a student run with --val_fraction=0."""
@@ -206,13 +219,7 @@ def test_a_whole_train_teacher_file_serves_a_student_trained_on_train_and_valida
         r = load_run(d)
         by_hand = by_hand + predict_proba(r.params, load_dataset(r.cfg, cache).x_val, r.spec) / 2
     np.testing.assert_allclose(whole[va], by_hand, rtol=1e-5, atol=1e-7)
-    out = str(tmp_path / "whole.npz")
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
-                   "--whole_train")
-    assert r.returncode == 0, r.stderr
-    with np.load(out) as f:
-        np.testing.assert_allclose(f["probs"], whole, rtol=1e-6)
-        assert bool(f["whole_train"])
+    out = _written_by_the_cli(dirs, cache, str(tmp_path / "whole.npz"), "whole_train", whole)
     # a student on train + validation reads it (any --val_seed: without a split it means nothing) ...
     summary = train.train_and_evaluate(student.replace(teacher=out, epochs=1, val_seed=3), str(tmp_path / "s"),
                                        cache, report=False)
@@ -235,11 +242,7 @@ def test_cross_fitting_flags_are_checked():
 def folds(corpus_dir, tmp_path_factory):
     """Two runs of --cv_folds=2 (one per held-out fold) on the teachers' split."""
     root = tmp_path_factory.mktemp("folds")
-    dirs = []
-    for fold in (1, 0):
-        w = str(root / f"f{fold}")
-        train.train_and_evaluate(_cfg(corpus_dir, cv_folds=2, cv_fold=fold), w, str(root / "c"), report=False)
-        dirs.append(w)
+    dirs = _finished_runs(root, {f"f{fold}": _cfg(corpus_dir, cv_folds=2, cv_fold=fold) for fold in (1, 0)})
     return dirs, str(root / "c")
 
 
@@ -283,13 +286,7 @@ def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corp
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)  # each document from exactly one run
     both, both_labels, both_split = teacher.cross_fitted_probabilities(dirs, cache, whole_train=True, **quiet)
     assert both_split["val_fraction"] == 0.0 and len(both_labels) == len(whole.y_train) + len(whole.y_val)
-    out = str(tmp_path / "oof.npz")
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
-                   "--cross_fit")
-    assert r.returncode == 0, r.stderr
-    with np.load(out) as f:
-        np.testing.assert_allclose(f["probs"], probs, rtol=1e-6)
-        assert bool(f["cross_fit"])
+    out = _written_by_the_cli(dirs, cache, str(tmp_path / "oof.npz"), "cross_fit", probs)
     student = train.train_and_evaluate(_cfg(corpus_dir, teacher=out, epochs=1), str(tmp_path / "s"), cache,
                                        report=False)
     assert np.isfinite(student["final"]["train_loss"])
