@@ -116,7 +116,24 @@ def teacher_file(base: str, options: dict, dirs) -> str:
             dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
         probs, labels, split = make(dirs, FLAGS.cache_dir, **options)
         distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), **options)
+    TEACHER_FILES.setdefault(os.path.basename(path), teacher_summary(path))
     return path
+
+
+TEACHER_FILES: dict = {}  # the teacher files this run used: what each holds (for the results)
+
+
+def teacher_summary(path: str) -> dict:
+    """How sure a teacher file is of the training documents: its members, how often its argmax is
+    the label, its mean top probability (the soft targets' raw material, before the temperature)."""
+    import numpy as np
+
+    with np.load(path) as f:
+        probs, labels = f["probs"], f["labels"]
+        flags_ = {k: bool(f[k]) for k in ("cross_fit", "whole_train") if k in f.files}
+        members = [os.path.basename(str(m)) for m in f["members"]]
+    return {"members": members, "documents": int(len(labels)), **flags_,
+            "agreement": float((probs.argmax(-1) == labels).mean()), "mean_top": float(probs.max(-1).mean())}
 
 
 def cross_fit_runs(base: str, k: int):
@@ -407,12 +424,19 @@ def main(argv):
                  f"ensemble {refit['ensemble_test']:.4f}" if refit else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back).\n\n")
+    if TEACHER_FILES:
+        md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
+            f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])})"
+            f"{', cross-fitted (each document from the run that held it out)' if t.get('cross_fit') else ''}"
+            f"{', validation documents included' if t.get('whole_train') else ''}; {t['documents']} documents, "
+            f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}"
+            for name, t in sorted(TEACHER_FILES.items()))
     for final in finals + compared + ([refit] if refit else []):
         md += (f"\n\nEnsemble of the first k seeds of {final['name']} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "final": finals[-1] if finals else None,
-                           "finals": finals, "compared": compared, "refit": refit, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "finals": finals, "compared": compared, "refit": refit, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES, "chosen": best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
     plot(rows + students + finals + compared + ([refit] if refit else []), svm, FLAGS.out + ".png")
     print(md)
