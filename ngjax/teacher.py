@@ -10,6 +10,11 @@ it) that share one training split: the same data source, removed parts, --val_fr
 (their vocabularies and lengths may differ: each teacher reads the documents its own way). The
 file records that split and the labels, and a student whose split differs is refused.
 
+Two more ways to make the file: ``--whole_train`` also covers the teachers' validation part (for a
+student trained on train + validation with --val_fraction=0, once validation has fixed its
+epochs); ``--cross_fit`` takes K runs trained with --cv_folds=K, one per held-out --cv_fold, and
+gives each training document the probabilities of the run that never saw it (out-of-fold).
+
 The student's loss is ``w * T^2 * CE(q_T, softmax(z / T)) + (1 - w) * CE(labels, softmax(z))``
 with ``q_T`` the teacher's probabilities to the power 1/T, renormalised (Hinton et al. 2015);
 its reported training loss and accuracy stay those of the labels. Validation and test never see
