@@ -432,7 +432,8 @@ def main(argv):
             f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}"
             for name, t in sorted(TEACHER_FILES.items()))
     for final in finals + compared + ([refit] if refit else []):
-        md += (f"\n\nEnsemble of the first k seeds of {final['name']} (test accuracy of their averaged "
+        what = final["name"] + (" refit on train + validation" if final is refit else "")
+        md += (f"\n\nEnsemble of the first k seeds of {what} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "final": finals[-1] if finals else None,

@@ -200,12 +200,14 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
                 assert bool(f["whole_train"]) and float(f["val_fraction"]) == 0.0
                 assert sorted(os.path.basename(m) for m in f["members"]) == [teacher_of(chosen["name"])[0] + s
                                                                             for s in ("", "_seed1")]
-    assert f"{chosen['name']}, refit on train + validation, 2 seeds" in open(out + ".md").read()
+    md = open(out + ".md").read()
+    assert f"{chosen['name']}, refit on train + validation, 2 seeds" in md
+    assert f"Ensemble of the first k seeds of {chosen['name']} refit on train + validation" in md
     for name, t in data["teacher_files"].items():  # what each teacher file holds, as the results say
         with np.load(os.path.join(runs, name)) as f:
             assert t["agreement"] == float((f["probs"].argmax(-1) == f["labels"]).mean())
             assert t["documents"] == len(f["labels"]) and t.get("cross_fit", False) == bool(f["cross_fit"])
-        assert f"`{name}`: {len(t['members'])} runs" in open(out + ".md").read()
+        assert f"`{name}`: {len(t['members'])} runs" in md
     assert any(t.get("cross_fit") for t in data["teacher_files"].values())
     assert any(t.get("whole_train") for t in data["teacher_files"].values()) == (chosen["name"] in dict(DISTILLED))
     r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
