@@ -36,9 +36,12 @@ def test_distilled_students_name_a_known_teacher_and_need_a_teacher_file():
     known = {name for name, _ in LADDER + CANDIDATES + DISTILLED}
     for name, _ in DISTILLED:
         by, options = teacher_of(name)
-        assert by in known and by != name and set(options) <= {"delete", "passes"}
-        with pytest.raises(ConfigError, match="add --teacher"):
-            validate(Config.from_dict(load(name)))
+        assert by in known and by != name and set(options) <= {"delete", "passes", "cross_fit"}
+        assert options.get("cross_fit", 2) >= 2  # K folds, one run each
+        plain = Config.from_dict(load(name))
+        if (plain.distill_weight, plain.distill_temperature) != (Config().distill_weight, Config().distill_temperature):
+            with pytest.raises(ConfigError, match="add --teacher"):  # distillation settings need a teacher file
+                validate(plain)
         cfg = validate(Config.from_dict(dict(load(name), teacher="t.npz")))
         assert cfg.val_fraction == 0.1 and cfg.early_stopping > 0
 
