@@ -358,6 +358,9 @@ def plot(rows, svm, path: str) -> None:
 def main(argv):
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
+    if FLAGS.refit and FLAGS.final_seeds < 2:
+        raise ConfigError(f"--refit retrains the chosen configuration with the final seeds; give --final_seeds "
+                          f"of 2 or more (now {FLAGS.final_seeds}) or drop --refit")
     unknown = [n for n in FLAGS.distilled if n not in dict(DISTILLED)]
     if unknown:
         raise ConfigError(f"--distilled: unknown {unknown}; choose from {', '.join(dict(DISTILLED))}")

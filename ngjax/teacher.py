@@ -42,23 +42,11 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
     document in the corpus' order, the teachers' validation part included (documents they selected
     epochs on but never trained on): the file is then for a student trained with --val_fraction=0,
     e.g. the chosen configuration refit on train + validation once its epochs are fixed."""
-    if not 0.0 <= delete < 1.0:
-        raise NgjaxError(f"--delete={delete}: must be in [0, 1)")
-    if passes < 1 or (passes > 1 and not delete):
-        raise NgjaxError(f"--passes={passes}: must be >= 1, and more than one pass needs --delete > 0")
     from ngjax.data import load_dataset
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
 
-    if not workdirs:
-        raise NgjaxError("--workdirs: give at least one finished run folder")
     total, labels, split, first = None, None, None, None
-    for workdir in workdirs:
-        if not os.path.isdir(workdir):
-            raise NgjaxError(f"--workdirs: {workdir}: no such folder; give finished run folders made by "
-                             "python -m ngjax.main --workdir=...")
-        run = load_run(workdir)
-        here = dict(distill.split_of(run.cfg), data=os.path.realpath(run.cfg.data_dir) if run.cfg.data_dir else None)
+    for workdir, run in _load_runs(workdirs, delete, passes, "--workdir=..."):
+        here = _split_and_source(run.cfg)
         if split is None:
             split, first = here, workdir
         elif here != split:
@@ -71,11 +59,9 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
         say(f"teacher {workdir}: epoch {run.epoch}, {len(labels)} training documents", flush=True)
         rng = np.random.default_rng(seed)
         for _ in range(passes):
-            x = distill.delete_words(ds.x_train, delete, rng, run.cfg.padding == "pre") if delete else ds.x_train
-            p = predict_proba(run.params, x, run.spec, batch_size=256)
+            p = _read(run, ds.x_train, delete, rng)
             if whole_train and ds.x_val is not None:
-                xv = distill.delete_words(ds.x_val, delete, rng, run.cfg.padding == "pre") if delete else ds.x_val
-                p = _in_corpus_order(p, predict_proba(run.params, xv, run.spec, batch_size=256), run.cfg)
+                p = _in_corpus_order(p, _read(run, ds.x_val, delete, rng), run.cfg)
             total = p if total is None else total + p
     if whole_train and ds.x_val is not None:
         labels = _in_corpus_order(labels, ds.y_val, run.cfg)
@@ -83,6 +69,40 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
     if whole_train:
         split.update(val_fraction=0.0, val_seed=0)
     return (total / (len(workdirs) * passes)).astype(np.float32), np.asarray(labels, np.int32), split
+
+
+def _load_runs(workdirs: Sequence[str], delete: float, passes: int, how: str):
+    """(workdir, finished run) pairs, each loaded when it is reached (one run's parameters in memory
+    at a time), after checking the reading options and that every folder exists; ``how`` completes
+    the hint of the error for a missing folder (the flags of the runs wanted)."""
+    from ngjax.workdir import load_run
+
+    if not 0.0 <= delete < 1.0:
+        raise NgjaxError(f"--delete={delete}: must be in [0, 1)")
+    if passes < 1 or (passes > 1 and not delete):
+        raise NgjaxError(f"--passes={passes}: must be >= 1, and more than one pass needs --delete > 0")
+    if not workdirs:
+        raise NgjaxError(f"--workdirs: give at least one finished run folder (python -m ngjax.main {how})")
+    for workdir in workdirs:
+        if not os.path.isdir(workdir):
+            raise NgjaxError(f"--workdirs: {workdir}: no such folder; give finished run folders made by "
+                             f"python -m ngjax.main {how}")
+    return ((workdir, load_run(workdir)) for workdir in workdirs)
+
+
+def _split_and_source(cfg) -> dict:
+    """The training split a run trains on and its data source: what teachers must share."""
+    return dict(distill.split_of(cfg), data=os.path.realpath(cfg.data_dir) if cfg.data_dir else None)
+
+
+def _read(run, x: np.ndarray, delete: float, rng: np.random.Generator) -> np.ndarray:
+    """A teacher's probabilities on token ids ``x``, with that fraction of each document's words
+    deleted first (drawn from ``rng``) when ``delete`` > 0."""
+    from ngjax.report import predict_proba
+
+    if delete:
+        x = distill.delete_words(x, delete, rng, run.cfg.padding == "pre")
+    return predict_proba(run.params, x, run.spec, batch_size=256)
 
 
 def _in_corpus_order(train_part: np.ndarray, val_part: np.ndarray, cfg) -> np.ndarray:
@@ -129,24 +149,13 @@ def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str]
     on the runs' split without the folds (the whole training part); with ``whole_train`` the
     validation part too (the K runs' average there)."""
     from ngjax.data import fold_indices, load_dataset
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
 
-    if not workdirs:
-        raise NgjaxError("--workdirs: give the K finished runs of --cv_folds=K, one per --cv_fold")
-    runs = []
-    for workdir in workdirs:
-        if not os.path.isdir(workdir):
-            raise NgjaxError(f"--workdirs: {workdir}: no such folder; give finished run folders made by "
-                             "python -m ngjax.main --cv_folds=K --cv_fold=I --workdir=...")
-        runs.append((workdir, load_run(workdir)))
+    runs = list(_load_runs(workdirs, delete, passes, "--cv_folds=K --cv_fold=I --workdir=..., one per fold"))
     first, cfg = runs[0][0], runs[0][1].cfg
     k = cfg.cv_folds
-    base = dict(distill.split_of(cfg.replace(cv_folds=0, cv_fold=0)),
-                data=os.path.realpath(cfg.data_dir) if cfg.data_dir else None)
+    base = _split_and_source(cfg.replace(cv_folds=0, cv_fold=0))
     for workdir, run in runs:
-        here = dict(distill.split_of(run.cfg.replace(cv_folds=0, cv_fold=0)),
-                    data=os.path.realpath(run.cfg.data_dir) if run.cfg.data_dir else None)
+        here = _split_and_source(run.cfg.replace(cv_folds=0, cv_fold=0))
         if not run.cfg.cv_folds or run.cfg.cv_folds != k or here != base:
             raise NgjaxError(f"--cross_fit: {workdir} is not one of {first}'s cross-fitted runs (--cv_folds="
                              f"{run.cfg.cv_folds} vs {k}, split {here} vs {base}); give runs of one --cv_folds=K "
@@ -167,14 +176,12 @@ def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str]
             "held-out documents", flush=True)
         rng = np.random.default_rng(seed)
         for _ in range(passes):
-            x = distill.delete_words(ds.x_heldout, delete, rng, run.cfg.padding == "pre") if delete else ds.x_heldout
-            p = predict_proba(run.params, x, run.spec, batch_size=256) / passes
+            p = _read(run, ds.x_heldout, delete, rng) / passes
             if probs is None:
                 probs = np.zeros((len(labels), p.shape[1]), np.float64)
             probs[held[run.cfg.cv_fold]] += p
             if whole_train and ds.x_val is not None:
-                xv = distill.delete_words(ds.x_val, delete, rng, run.cfg.padding == "pre") if delete else ds.x_val
-                pv = predict_proba(run.params, xv, run.spec, batch_size=256) / (passes * k)
+                pv = _read(run, ds.x_val, delete, rng) / (passes * k)
                 val_total = pv if val_total is None else val_total + pv
     base.pop("data")
     if whole_train and val_total is not None:
@@ -199,7 +206,7 @@ def main(argv) -> int:
                   whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit)
     acc = float((probs.argmax(-1) == labels).mean())
     print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
-          f"ensemble training accuracy {acc:.4f}")
+          f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {acc:.4f}")
     return 0
 
 

@@ -226,3 +226,5 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr
     r = run_module("experiments.ladder", *args[:-3], "--compare=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--compare: unknown ['beyond_nope']" in r.stderr
+    r = run_module("experiments.ladder", *args, "--final_seeds=1", timeout=60)
+    assert r.returncode == 2 and "--refit retrains the chosen configuration" in r.stderr and "Traceback" not in r.stderr
