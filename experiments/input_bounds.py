@@ -95,7 +95,7 @@ def text_svm(data_dir, val_fraction: float, val_seed: int, cs, analyzer=None) ->
     vec = CountVectorizer(**({"analyzer": analyzer} if analyzer else {})).fit([texts[i] for i in tr])
     parts = [(vec.transform([texts[i] for i in idx]), labels[idx]) for idx in (tr, va)]
     parts.append((vec.transform(corpus.texts["test"]), corpus.labels["test"]))
-    return fit_svm(*parts, cs)
+    return dict(fit_svm(*parts, cs), val_documents=len(va), test_documents=len(corpus.labels["test"]))
 
 
 def probe_texts(label: str, analyzer, cs) -> dict:

@@ -269,6 +269,14 @@ def merged_row(rows, workdirs, cache_dir) -> dict:
                 train_seconds=sum(r["train_seconds"] for r in rows))
 
 
+def noise_note(val: float, documents: int) -> str:
+    """How far apart two validation accuracies must be before one seed can tell them apart."""
+    se = math.sqrt(val * (1 - val) / documents)
+    return (f"Validation holds {documents:,} documents (one is {1 / documents:.4f}); at {val:.4f} a single run's "
+            f"validation accuracy has a binomial standard error of {se:.4f}, so configurations within about "
+            f"{2 * se:.3f} of each other are not told apart by one seed's validation accuracy.")
+
+
 def _stats(values):
     if any(math.isnan(v) for v in values):  # a run without a validation split
         return math.nan, math.nan
@@ -426,7 +434,7 @@ def main(argv):
                  f"selected): test **{refit['test'][0]:.4f} ± {refit['test'][1]:.4f}** over {refit['seeds']} seeds, "
                  f"ensemble {refit['ensemble_test']:.4f}" if refit else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
-              "read back).\n\n")
+              "read back)." + (" " + noise_note(best["val"][0], svm["val_documents"]) if svm else "") + "\n\n")
     if TEACHER_FILES:
         md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
             f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])})"

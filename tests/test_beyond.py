@@ -68,6 +68,11 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     seed1 = os.path.join(runs, chosen["name"] + "_seed1")
     assert json.load(open(os.path.join(seed1, "config.json")))["seed"] == 1
     assert data["configurations_tried"] == 4 and data["svm"]["C"] in (0.1, 1.0)
+    from ngjax.corpus import load_corpus  # the noise note counts the validation part the runs held out
+    trained = json.load(open(os.path.join(runs, chosen["name"], "summary.json")))["train_examples"]
+    assert data["svm"]["val_documents"] == len(load_corpus(corpus_dir).labels["train"]) - trained
+    from experiments.ladder import noise_note
+    assert noise_note(chosen["val"][0], data["svm"]["val_documents"]) in md
     assert "TF-IDF + LinearSVC" in md and "Johnson & Zhang 2016" in md and "Configurations tried: 4" in md
     assert f"{chosen['name']}, chosen, 2 seeds" in md and "experiments.ladder" in md and os.path.getsize(out + ".png") > 0
     r = run_module("experiments.ladder", *args, timeout=600)
@@ -83,6 +88,13 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     assert r.returncode == 2 and "unknown ['beyond_nope']" in r.stderr
     r = run_module("experiments.ladder", *args[:-2], "--final_seeds=-1", timeout=60)
     assert r.returncode == 2 and "--final_seeds=-1" in r.stderr
+
+
+def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
+    from experiments.ladder import noise_note
+
+    note = noise_note(0.9, 1000)  # sqrt(0.9 * 0.1 / 1000) = 0.009487
+    assert "1,000 documents (one is 0.0010)" in note and "standard error of 0.0095" in note and "about 0.019" in note
 
 
 @pytest.mark.slow

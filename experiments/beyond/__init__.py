@@ -60,6 +60,9 @@ DISTILLED = [
     ("beyond_distill_oof_t2", "beyond_distill_t4_words taught out-of-fold: each document's targets from the one of 5 "
      "cross-fitted runs of beyond_rand128_maxmean that never saw it (weight 0.7, temperature 2)"),
     ("beyond_distill_oof_t1", "beyond_distill_oof_t2 at temperature 1, weight 0.5"),
+    ("beyond_distill_t4_words_l2", "beyond_distill_t4_words with two stacked BiGRU(64) layers"),
+    ("beyond_distill_t4_words_wd", "beyond_distill_t4_words with decoupled weight decay 0.1 (AdamW), word vectors "
+     "included"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
