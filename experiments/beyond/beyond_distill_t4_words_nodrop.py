@@ -1,0 +1,16 @@
+"""Candidate (tried on validation, distillation): beyond_distill_t4_words without word dropout, so
+the student reads each training document as its teachers did when they wrote its soft targets (the
+teachers saw whole documents; with word dropout the student matches their targets on a quarter of
+the words missing). Dropout 0.5 before the head stays.
+
+Commands (the teacher file as for beyond_distill_t4):
+    python -m ngjax.main --experiment=beyond_distill_t4_words_nodrop --data_dir=PATH/20news-bydate.tar.gz \
+        --teacher=RUNS/teacher_beyond_rand128_maxmean.npz
+(python -m experiments.ladder writes the teacher file from the final seeds and sets --teacher.)
+Result: experiments/results/beyond.md.
+"""
+
+from experiments.beyond.beyond_distill_t4_words import CONFIG as BASE
+from experiments.beyond.beyond_distill_t4_words import TEACHER  # noqa: F401 (the driver reads it)
+
+CONFIG = dict(BASE, embed_dropout=0.0)
