@@ -1,8 +1,8 @@
-"""The best model, chosen on validation (distillation): beyond_distill_t4 whose head also pools the word
-vectors themselves (--pool_embeddings): max and mean of the 128-d vectors over the real tokens
-beside max and mean of the BiGRU outputs (256 + 256 features). A direct bag-of-words path, as
-SWEM's: on these very tokens a linear bag-of-words model (experiments/results/input_bounds.md)
-beats the recurrent network on test.
+"""Candidate (distillation; the chosen student until beyond_distill_t4_words_nodrop, the same without word
+dropout, beat it on validation): beyond_distill_t4 whose head also pools the word vectors themselves
+(--pool_embeddings): max and mean of the 128-d vectors over the real tokens beside max and mean of
+the BiGRU outputs (256 + 256 features). A direct bag-of-words path, as SWEM's: on these very tokens a
+linear bag-of-words model (experiments/results/input_bounds.md) beats the recurrent network on test.
 
 Prediction costs one network; training needs the 5 teachers (beyond_rand128_maxmean, seeds 0-4) first.
 
