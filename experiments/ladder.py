@@ -23,8 +23,10 @@ with the final seeds in turn (whose students are tried next: born-again generati
 seeds). ``--refit`` trains the chosen configuration once more with the final seeds on train +
 validation (``--val_fraction=0``), each run for the median of the epochs its final seeds selected on
 validation: the usual last step once validation has chosen everything (a distilled one is taught
-on every training document; its teachers never trained on their validation part). Test accuracy
-selects nothing. The baseline picks its C on the same validation split. Resumable like the seed table (finished runs
+on every training document; its teachers never trained on their validation part). ``--transductive``
+trains that refit once more, its teachers' probabilities on the test texts added and the student
+distilling on those texts too, unlabeled (a transductive row: the test documents are seen, their
+labels never read). Test accuracy selects nothing. The baseline picks its C on the same validation split. Resumable like the seed table (finished runs
 are read back; a killed one resumes from its checkpoint); ``--workers=N`` trains N runs at once.
 Writes OUT.md, OUT.json and OUT.png.
 """
@@ -46,7 +48,9 @@ from ngjax import cli, distill, files, teacher
 from ngjax.config import Config, ConfigError
 from ngjax.errors import NgjaxError
 
-if __name__ == "__main__":
+
+def define_flags() -> None:
+    """The driver's flags (defined when it runs as a program, or by a test that drives its phases)."""
     drivers.define_common_flags("runs/beyond", "experiments/results/beyond")
     flags.DEFINE_integer("seeds", 1, "Seeds (replicas) per ladder step and candidate while choosing.")
     flags.DEFINE_integer("final_seeds", 5, "The configuration chosen on validation is trained as this many single-"
@@ -61,8 +65,13 @@ if __name__ == "__main__":
     flags.DEFINE_bool("refit", False, "After choosing: train the chosen configuration again on train + validation "
                       "(--val_fraction=0) with the final seeds, for the median of its final seeds' selected epochs "
                       "(a distilled one taught on every training document by its teacher's final seeds).")
+    flags.DEFINE_bool("transductive", False, "With --refit: also train the refit with the final seeds distilled on "
+                      "the test texts, unlabeled, with its teachers' probabilities on them (--transductive): a "
+                      "separate row, transductive (the model has seen the test texts, never their labels).")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
+
+
 FLAGS = flags.FLAGS
 STEPS = dict(LADDER + CANDIDATES + DISTILLED)
 
@@ -111,11 +120,13 @@ def teacher_file(base: str, options: dict, dirs) -> str:
     if not os.path.exists(path):
         options = dict(options)
         k = int(options.pop("cross_fit", 0))
+        transductive = options.pop("transductive", False)
         make = teacher.ensemble_probabilities
         if k:
             dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
         probs, labels, split = make(dirs, FLAGS.cache_dir, **options)
-        distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), **options)
+        test = teacher.test_probabilities(dirs, FLAGS.cache_dir) if transductive else None
+        distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), test_probs=test, **options)
     TEACHER_FILES.setdefault(os.path.basename(path), teacher_summary(path))
     return path
 
@@ -132,8 +143,21 @@ def teacher_summary(path: str) -> dict:
         probs, labels = f["probs"], f["labels"]
         flags_ = {k: bool(f[k]) for k in ("cross_fit", "whole_train") if k in f.files}
         members = [os.path.basename(str(m)) for m in f["members"]]
+        if "test_probs" in f.files:
+            flags_["test_texts"] = int(len(f["test_probs"]))
     return {"members": members, "documents": int(len(labels)), **flags_,
             "agreement": float((probs.argmax(-1) == labels).mean()), "mean_top": float(probs.max(-1).mean())}
+
+
+def teacher_line(name: str, t: dict) -> str:
+    """One teacher file in the results: its runs, how it was made, how sure it is."""
+    made = "".join(part for flag, part in (
+        ("cross_fit", ", cross-fitted (each document from the run that held it out)"),
+        ("whole_train", ", validation documents included")) if t.get(flag))
+    if t.get("test_texts"):
+        made += f", and the runs' probabilities on the {t['test_texts']:,} test texts (unlabeled)"
+    return (f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])}){made}; {t['documents']} documents, "
+            f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}")
 
 
 def cross_fit_runs(base: str, k: int):
@@ -205,6 +229,23 @@ def refit_phase(final: dict, final_dirs: dict):
     row, _, code = train_final(name, "_refit", **extra)
     if row:
         row.update(refit_epochs=epochs, val=None, val_per_seed=None)  # validation was trained on
+    return row, code
+
+
+def transductive_phase(refit: dict, final_dirs: dict):
+    """The refit of the chosen (distilled) configuration once more, with its teachers' probabilities on
+    the test texts too (``ngjax.teacher --transductive``), the student distilling on those texts,
+    unlabeled (``--transductive``): same epochs and seeds as the refit, in RUNS/NAME_refit_transductive
+    [_seedS]. A transductive result, its own row: (row, exit code)."""
+    name, epochs = refit["name"], refit["refit_epochs"]
+    by, options = teacher_of(name)
+    path = teacher_file(by, dict(options, whole_train=True, transductive=True), final_dirs[by])
+    print(f"=== refit, transductive (the unlabeled test texts distilled on too): {name}, {epochs} epochs", flush=True)
+    row, _, code = train_final(name, "_refit_transductive", val_fraction=0.0, early_stopping=0, epochs=epochs,
+                               teacher=path, transductive=True)
+    if row:
+        row.update(refit_epochs=epochs, val=None, val_per_seed=None, transductive=True,
+                   test_texts=TEACHER_FILES[os.path.basename(path)]["test_texts"])
     return row, code
 
 
@@ -300,12 +341,13 @@ def row_of(name: str, workdir: str) -> dict:
             "stopped_early": summary.get("stopped_early"), "config": config}
 
 
-def table(rows, svm, finals=(), compared=(), refit=None) -> str:
+def table(rows, svm, finals=(), compared=(), refits=()) -> str:
     """The markdown table: steps and candidates, then each final K-seed row (the last is the chosen
-    single model), the K-seed rows of --compare and of --refit, the baseline and the references."""
+    single model), the K-seed rows of --compare, of --refit and of --transductive, the baseline and
+    the references."""
     lines = ["| step | what it adds | seeds | val acc (mean ± std) | test acc (mean ± std) | ensemble test | "
              "epochs (selected) | params (trainable) | s/epoch | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    finals, compared, refits = list(finals), list(compared), [refit] if refit else []
+    finals, compared, refits = list(finals), list(compared), list(refits)
     for r in rows + finals + compared + refits:
         ens = f"{r['ensemble_test']:.4f}" if r["ensemble_test"] is not None else "-"
         if r in finals:
@@ -313,6 +355,8 @@ def table(rows, svm, finals=(), compared=(), refit=None) -> str:
             name = f"**{r['name']}, {role}, {r['seeds']} seeds**"
         elif r in compared:
             name = f"**{r['name']}, compared, {r['seeds']} seeds**"
+        elif r in refits and r.get("transductive"):
+            name = f"**{r['name']}, refit, transductive, {r['seeds']} seeds**"
         elif r in refits:
             name = f"**{r['name']}, refit on train + validation, {r['seeds']} seeds**"
         else:
@@ -320,6 +364,9 @@ def table(rows, svm, finals=(), compared=(), refit=None) -> str:
         what = r["step"] if r["name"] in dict(LADDER) or r in finals + compared else f"(tried) {r['step']}"
         if r in refits:
             what = f"the chosen configuration trained on train + validation for {r['refit_epochs']} epochs"
+            if r.get("transductive"):
+                what = (f"the refit ({r['refit_epochs']} epochs) also distilled on the unlabeled test texts "
+                        "(transductive: it has seen the test documents, never their labels)")
         val = "- (trained on)" if r in refits else f"{r['val'][0]:.4f} ± {r['val'][1]:.4f}"
         lines.append(f"| {name} | {what} | {r['seeds']} | {val} | "
                      f"**{r['test'][0]:.4f} ± {r['test'][1]:.4f}** | {ens} | {r['epochs_run']} ({r['selected_epoch']}) | "
@@ -352,6 +399,7 @@ def plot(rows, svm, path: str) -> None:
         ax.axhline(svm["test"], color="gray", ls="--", lw=1, label=f"TF-IDF + LinearSVC test {svm['test']:.3f}")
     ax.axhline(0.8668, color="black", ls=":", lw=1, label="best published recurrent (J&Z 2016) 0.867")
     names = [r["name"].replace("beyond_", "") + (" refit" if r.get("refit_epochs") else "")
+             + (" transductive" if r.get("transductive") else "")
              + (f" x{r['seeds']}" if r["seeds"] > 1 else "") for r in rows]
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("accuracy")
@@ -366,6 +414,8 @@ def plot(rows, svm, path: str) -> None:
 def main(argv):
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
+    if FLAGS.transductive and not FLAGS.refit:
+        raise ConfigError("--transductive trains the refit again on the unlabeled test texts too; add --refit")
     if FLAGS.refit and FLAGS.final_seeds < 2:
         raise ConfigError(f"--refit retrains the chosen configuration with the final seeds; give --final_seeds "
                           f"of 2 or more (now {FLAGS.final_seeds}) or drop --refit")
@@ -382,7 +432,7 @@ def main(argv):
         return code
     rows = [row_of(name, workdir) for name, _, workdir in jobs]
     best = max(rows, key=lambda r: r["val"][0])  # validation only; ties keep the earlier (simpler) step
-    finals, students, compared, final_dirs, refit = [], [], [], {}, None
+    finals, students, compared, final_dirs, refit, transductive = [], [], [], {}, None, None
     if FLAGS.final_seeds > 1:
         print(f"=== chosen on validation: {best['name']} (val {best['val'][0]:.4f})", flush=True)
         final, dirs, code = train_final(best["name"])
@@ -408,12 +458,20 @@ def main(argv):
             refit, code = refit_phase(finals[-1], final_dirs)
             if code:
                 return code
+        if FLAGS.transductive and finals[-1]["name"] not in dict(DISTILLED):
+            print(f"=== not run: --transductive (the chosen {finals[-1]['name']} is not distilled, so has no "
+                  "teachers to label the test texts)", flush=True)
+        elif FLAGS.transductive:
+            transductive, code = transductive_phase(refit, final_dirs)
+            if code:
+                return code
         idle = [n for n in FLAGS.distilled if n not in {r["name"] for r in students}]
         if idle:
             print(f"=== not run: {idle} (their teacher is not a chosen or compared configuration)", flush=True)
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
-    md = table(rows + students, svm, finals, compared, refit)
+    refits = [r for r in (refit, transductive) if r]
+    md = table(rows + students, svm, finals, compared, refits)
     configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
     result = finals[-1] if finals else best
     teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
@@ -433,27 +491,29 @@ def main(argv):
               + (f"; refit on train + validation ({refit['refit_epochs']} epochs, the median its final seeds "
                  f"selected): test **{refit['test'][0]:.4f} ± {refit['test'][1]:.4f}** over {refit['seeds']} seeds, "
                  f"ensemble {refit['ensemble_test']:.4f}" if refit else "")
+              + (f"; the refit also distilled on the {transductive['test_texts']:,} "
+                 f"unlabeled test texts (transductive: the test documents seen, never their labels; not "
+                 f"comparable with the inductive numbers): test **{transductive['test'][0]:.4f} ± "
+                 f"{transductive['test'][1]:.4f}**, ensemble {transductive['ensemble_test']:.4f}" if transductive else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
               "read back)." + (" " + noise_note(best["val"][0], svm["val_documents"]) if svm else "") + "\n\n")
     if TEACHER_FILES:
         md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
-            f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])})"
-            f"{', cross-fitted (each document from the run that held it out)' if t.get('cross_fit') else ''}"
-            f"{', validation documents included' if t.get('whole_train') else ''}; {t['documents']} documents, "
-            f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}"
-            for name, t in sorted(TEACHER_FILES.items()))
-    for final in finals + compared + ([refit] if refit else []):
-        what = final["name"] + (" refit on train + validation" if final is refit else "")
+            teacher_line(name, t) for name, t in sorted(TEACHER_FILES.items()))
+    for final in finals + compared + refits:
+        what = final["name"] + (" refit on train + validation" if final is refit else "") + (
+            " refit, transductive" if final is transductive else "")
         md += (f"\n\nEnsemble of the first k seeds of {what} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "final": finals[-1] if finals else None,
-                           "finals": finals, "compared": compared, "refit": refit, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "finals": finals, "compared": compared, "refit": refit, "transductive": transductive, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES, "chosen": best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
-    plot(rows + students + finals + compared + ([refit] if refit else []), svm, FLAGS.out + ".png")
+    plot(rows + students + finals + compared + refits, svm, FLAGS.out + ".png")
     print(md)
     return 0
 
 
 if __name__ == "__main__":
+    define_flags()
     cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

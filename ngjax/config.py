@@ -100,6 +100,10 @@ class Config:
                                    "labels' cross-entropy gets 1 - w).")
     distill_temperature: float = option(1.0, "With --teacher: temperature T of the soft targets (the teacher's "
                                         "probabilities to the power 1/T, renormalised; the soft loss is scaled by T^2).")
+    transductive: bool = option(False, "With --teacher: also distil on the test documents' texts, unlabeled, with the "
+                                "teacher file's probabilities on them (python -m ngjax.teacher --transductive). Test "
+                                "labels are never read, but the model has seen the test texts: a transductive result, "
+                                "not comparable with an inductive one.")
     early_stopping: int = option(0, "Stop when --monitor has not improved for N epochs (0 = off; needs "
                                  "--val_fraction).", harmless=True)
     monitor: str = option("val_accuracy", "The validation metric that picks the best epoch (with --val_fraction).",
@@ -230,6 +234,9 @@ def validate(cfg: Config) -> Config:
                             or cfg.distill_temperature != FIELDS["distill_temperature"].default):
         raise ConfigError("--distill_weight / --distill_temperature shape distillation; add --teacher=FILE "
                           "(python -m ngjax.teacher writes one) or drop them")
+    if cfg.transductive and not cfg.teacher:
+        raise ConfigError("--transductive distils on the unlabeled test texts with a teacher's probabilities; add "
+                          "--teacher=FILE written by python -m ngjax.teacher --transductive, or drop it")
     if cfg.pool_embeddings and cfg.pool == "last":
         raise ConfigError("--pool_embeddings pools the word vectors over time; use a pooled head "
                           "(--pool=max, mean, maxmean or attention)")

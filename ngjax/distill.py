@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -37,21 +37,26 @@ def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: 
 
 
 def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members: Sequence[str],
-          delete: float = 0.0, passes: int = 1, whole_train: bool = False, cross_fit: bool = False) -> None:
+          delete: float = 0.0, passes: int = 1, whole_train: bool = False, cross_fit: bool = False,
+          test_probs: Optional[np.ndarray] = None) -> None:
     """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions,
-    whether the teachers' validation part is included, whether the runs were cross-fitted)."""
+    whether the teachers' validation part is included, whether the runs were cross-fitted); with
+    ``test_probs`` also the ensemble's probabilities on the test texts (for --transductive students)."""
     from ngjax.files import atomic_write
 
     buf = io.BytesIO()
+    extra = {} if test_probs is None else {"test_probs": np.asarray(test_probs, np.float32)}
     np.savez(buf, kind=np.array(KIND), probs=probs, labels=labels, members=np.array(list(members)),
              delete=np.array(float(delete)), passes=np.array(int(passes)),
-             whole_train=np.array(bool(whole_train)), cross_fit=np.array(bool(cross_fit)), **{k: np.array(v) for k, v in split.items()})
+             whole_train=np.array(bool(whole_train)), cross_fit=np.array(bool(cross_fit)), **extra,
+             **{k: np.array(v) for k, v in split.items()})
     atomic_write(path, buf.getvalue())
 
 
-def load_targets(path: str, cfg, labels: np.ndarray) -> np.ndarray:
+def load_targets(path: str, cfg, labels: np.ndarray, num_test: Optional[int] = None):
     """Soft targets float32[N, C] for the student's training part: the teacher's probabilities at
-    --distill_temperature. Errors name the file and the fix."""
+    --distill_temperature. With ``num_test`` (a --transductive student) the pair (those, soft targets
+    float32[num_test, C] for the unlabeled test texts). Errors name the file and the fix."""
     if not os.path.isfile(path):
         raise NgjaxError(f"--teacher={path}: no such file; write one with python -m ngjax.teacher "
                          "--workdirs=RUN[,RUN...] --out=FILE")
@@ -74,7 +79,16 @@ def load_targets(path: str, cfg, labels: np.ndarray) -> np.ndarray:
     probs = np.asarray(got["probs"], np.float64)
     if probs.ndim != 2 or probs.shape[0] != len(labels):
         raise NgjaxError(f"--teacher={path}: probabilities of shape {probs.shape} for {len(labels)} documents")
-    return soften(probs, cfg.distill_temperature)
+    if num_test is None:
+        return soften(probs, cfg.distill_temperature)
+    if "test_probs" not in got:
+        raise NgjaxError(f"--teacher={path}: has no probabilities on the test texts, which --transductive distils "
+                         "on; write it with python -m ngjax.teacher --transductive, or drop --transductive")
+    test = np.asarray(got["test_probs"], np.float64)
+    if test.shape != (num_test, probs.shape[1]):
+        raise NgjaxError(f"--teacher={path}: test probabilities of shape {test.shape} for {num_test} test "
+                         "documents; write it again from this data with python -m ngjax.teacher --transductive")
+    return soften(probs, cfg.distill_temperature), soften(test, cfg.distill_temperature)
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -28,6 +28,20 @@ class RunInputs:
     coverage: Optional[dict]
     keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
     soft_targets: Optional[np.ndarray] = None  # with --teacher: float32[N_train, C]
+    test_soft_targets: Optional[np.ndarray] = None  # with --transductive: float32[N_test, C]
+
+    def train_arrays(self):
+        """(x, y) the epochs train on: the training part's token ids and labels, with --teacher
+        y = (labels, soft targets); with --transductive the test texts appended, unlabeled (label -1,
+        so only their soft targets count in the loss, and they stay out of the training metrics)."""
+        ds = self.data
+        if self.soft_targets is None:
+            return ds.x_train, ds.y_train
+        if self.test_soft_targets is None:
+            return ds.x_train, (ds.y_train, self.soft_targets)
+        unlabeled = np.full(len(ds.x_test), -1, ds.y_train.dtype)
+        return (np.concatenate([ds.x_train, ds.x_test]),
+                (np.concatenate([ds.y_train, unlabeled]), np.concatenate([self.soft_targets, self.test_soft_targets])))
 
 
 def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
@@ -111,12 +125,15 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    soft = None
+    soft, test_soft = None, None
     if cfg.teacher:
-        soft = distill.load_targets(cfg.teacher, cfg, ds.y_train)
+        soft = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test) if cfg.transductive else None)
+        if cfg.transductive:
+            soft, test_soft = soft
+            logging.info("Transductive: also distilling on the %d test texts, unlabeled", len(ds.x_test))
         if soft.shape[1] != ds.num_classes:
             raise NgjaxError(f"--teacher={cfg.teacher}: {soft.shape[1]} classes, the data has {ds.num_classes}")
         logging.info("Distilling from %s: weight %g, temperature %g", cfg.teacher, cfg.distill_weight,
                      cfg.distill_temperature)
-    steps = -(-ds.x_train.shape[0] // cfg.batch_size)
-    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows, soft)
+    steps = -(-(ds.x_train.shape[0] + (0 if test_soft is None else len(test_soft))) // cfg.batch_size)
+    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows, soft, test_soft)

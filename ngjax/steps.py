@@ -51,14 +51,17 @@ def train_step(state: TrainState, batch: Tuple[jax.Array, Any], *, spec: model_l
 
 def batch_loss(logits: jax.Array, labels, distill: Optional[Tuple[float, float]] = None):
     """(mean loss, metric sums). Without ``distill``: the labels' cross-entropy. With it,
-    ``w * T^2 * CE(soft targets, softmax(logits / T)) + (1 - w) * CE(labels, softmax(logits))``."""
+    ``w * T^2 * CE(soft targets, softmax(logits / T)) + (1 - w) * CE(labels, softmax(logits))``,
+    where a row labelled -1 (an unlabeled test text, --transductive) has only the soft term and
+    stays out of the metric sums."""
     if distill is None:
         sums, losses = metrics.batch_sums(logits, labels)
         return jnp.mean(losses), sums
     (labels, soft), (weight, temperature) = labels, distill
-    sums, losses = metrics.batch_sums(logits, labels)
+    labeled = (labels >= 0).astype(jnp.float32)
+    sums, losses = metrics.batch_sums(logits, jnp.maximum(labels, 0), labeled)
     soft_losses = optax.softmax_cross_entropy(logits / temperature, soft) * temperature ** 2
-    return jnp.mean(weight * soft_losses + (1 - weight) * losses), sums
+    return jnp.mean(weight * soft_losses + (1 - weight) * losses * labeled), sums
 
 
 def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=None):
@@ -247,12 +250,14 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
                     evaluate=evaluate_fns)
 
 
-def bucket_plans(ds, cfg: Config) -> Dict[str, Any]:
-    """Per split, (order, plan, pre_padded) for --length_buckets; empty when it is off."""
+def bucket_plans(ds, cfg: Config, x_train=None) -> Dict[str, Any]:
+    """Per split, (order, plan, pre_padded) for --length_buckets; empty when it is off. ``x_train``:
+    what the epochs train on, if not ``ds.x_train`` (--transductive appends the test texts)."""
     if not cfg.length_buckets:
         return {}
     pre = cfg.padding == "pre"
-    plans = {"train": (*buckets_lib.plan(ds.x_train, cfg.batch_size, cfg.length_buckets), pre),
+    x_train = ds.x_train if x_train is None else x_train
+    plans = {"train": (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre),
              "test": (*buckets_lib.eval_plan(ds.x_test, eval_chunk(cfg)), pre)}
     if ds.x_val is not None:
         plans["val"] = (*buckets_lib.eval_plan(ds.x_val, eval_chunk(cfg)), pre)

@@ -14,6 +14,11 @@ Two more ways to make the file: ``--whole_train`` also covers the teachers' vali
 student trained on train + validation with --val_fraction=0, once validation has fixed its
 epochs); ``--cross_fit`` takes K runs trained with --cv_folds=K, one per held-out --cv_fold, and
 gives each training document the probabilities of the run that never saw it (out-of-fold).
+With ``--transductive`` the file also holds the runs' averaged probabilities on the test texts: a
+student run with ``--transductive`` then distils on those texts as well, unlabeled (only the soft
+term of the loss; the test labels are never read). Such a student has seen the test documents, so
+its test accuracy is a transductive result (as TextGCN's, whose graph holds the test documents),
+not comparable with an inductive one.
 
 The student's loss is ``w * T^2 * CE(q_T, softmax(z / T)) + (1 - w) * CE(labels, softmax(z))``
 with ``q_T`` the teacher's probabilities to the power 1/T, renormalised (Hinton et al. 2015);
@@ -191,6 +196,29 @@ def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str]
     return probs.astype(np.float32), np.asarray(labels, np.int32), base
 
 
+def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print) -> np.ndarray:
+    """The runs' averaged probabilities float32[N_test, C] on the test texts, each run reading them its
+    own way, for a --transductive student (which distils on those texts, unlabeled). The labels of
+    the test documents are not read here; the runs must share one data source."""
+    from ngjax.data import load_dataset
+
+    total, source, first = None, None, None
+    for workdir, run in _load_runs(workdirs, 0.0, 1, "--workdir=..."):
+        here = _split_and_source(run.cfg)["data"]
+        if first is None:
+            source, first = here, workdir
+        elif here != source:
+            raise NgjaxError(f"--workdirs: {workdir} read another data source than {first} ({here} vs {source}); "
+                             "teachers must share one")
+        ds = load_dataset(run.cfg, cache_dir)
+        say(f"teacher {workdir}: epoch {run.epoch}, {len(ds.x_test)} test texts (unlabeled)", flush=True)
+        p = _read(run, ds.x_test, 0.0, None)
+        if total is not None and p.shape != total.shape:
+            raise NgjaxError(f"--workdirs: {workdir} has {p.shape[0]} test documents, {first} {total.shape[0]}")
+        total = p.astype(np.float64) if total is None else total + p
+    return (total / len(workdirs)).astype(np.float32)
+
+
 def main(argv) -> int:
     from absl import flags
 
@@ -202,8 +230,9 @@ def main(argv) -> int:
     make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
     probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
                                 seed=FLAGS.seed, whole_train=FLAGS.whole_train)
+    test = test_probabilities(FLAGS.workdirs, FLAGS.cache_dir) if FLAGS.transductive else None
     distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
-                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit)
+                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test)
     acc = float((probs.argmax(-1) == labels).mean())
     print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
           f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {acc:.4f}")
@@ -224,6 +253,8 @@ def _define_flags() -> None:
                       "document's targets come from the run that held it out (out-of-fold), not from an average.")
     flags.DEFINE_bool("whole_train", False, "Targets for every training document, the teachers' validation part "
                       "included (for a student trained on train + validation with --val_fraction=0).")
+    flags.DEFINE_bool("transductive", False, "Also write the runs' averaged probabilities on the test texts, for a "
+                      "student run with --transductive (it distils on those texts, unlabeled; a transductive result).")
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     state, history = _initial_state(run, mesh, ckpts.latest, restore_from, say)
     if distributed.is_main():
         workdir_lib.write_metrics(workdir, history)
-    splits, batch_sharding = _place_data(run.data, mesh, cfg.shard, say, run.soft_targets)
-    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg))
+    splits, batch_sharding = _place_data(run, mesh, cfg.shard, say)
+    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding,
+                                bucket_plans(run.data, cfg, run.train_arrays()[0]))
     with StopSignal() as stop:
         state = _train_epochs(run, state, history, splits, programs, ckpts, workdir, stop, say)
     if stop.signum is not None:
@@ -119,11 +120,12 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
     return state, []
 
 
-def _place_data(ds, mesh, shard: str, say, soft_targets=None):
+def _place_data(run: inputs_lib.RunInputs, mesh, shard: str, say):
     """({split: (x, y)} on the devices, batch sharding): train, test and (if any) val. With
-    --teacher the training y is (labels, soft targets)."""
-    train_y = ds.y_train if soft_targets is None else (ds.y_train, soft_targets)
-    host = {"train": (ds.x_train, train_y), "test": (ds.x_test, ds.y_test)}
+    --teacher the training y is (labels, soft targets); with --transductive the training x also
+    holds the test texts, unlabeled (``RunInputs.train_arrays``)."""
+    ds = run.data
+    host = {"train": run.train_arrays(), "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
     splits, batch_sharding = distributed.place_arrays(host, mesh, shard)
@@ -205,6 +207,7 @@ def _summary(run: inputs_lib.RunInputs, history: list, wall: float) -> dict:
     return metrics.run_summary(model_lib.keras_param_counts(run.spec, run.keras_rows), history, {**extra,
         "vocab_size": run.keras_rows - 1,
         "train_examples": int(run.data.x_train.shape[0]),
+        **({"unlabeled_test_texts_trained_on": int(len(run.test_soft_targets))} if run.test_soft_targets is not None else {}),
         "test_examples": int(run.data.x_test.shape[0]),
         "glove_coverage": run.coverage,
         "platform": inputs_lib.platform(),

@@ -90,6 +90,55 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     assert r.returncode == 2 and "--final_seeds=-1" in r.stderr
 
 
+TRANSDUCTIVE_PHASE = """
+import json, sys
+from absl import flags
+from experiments import drivers, ladder
+ladder.define_flags()
+flags.FLAGS(["ladder"] + sys.argv[1:])
+teachers, _, code = drivers.train_all(lambda: ladder.final_jobs("beyond_rand128_maxmean", 2), "1", None)
+assert code == 0
+final_dirs = {"beyond_rand128_maxmean": [workdir for _, _, workdir in teachers]}
+row, code = ladder.transductive_phase({"name": "beyond_distill_t4_words_nodrop", "refit_epochs": 2}, final_dirs)
+print("ROW " + json.dumps(row))
+print("TABLE " + ladder.table([], None, refits=[row]).splitlines()[2])
+print("FILES " + json.dumps(ladder.TEACHER_FILES))
+"""
+
+
+def test_ladder_transductive_phase_refits_a_distilled_choice_on_the_unlabeled_test_texts(corpus_dir, tmp_path):
+    """--transductive: the chosen student's refit trained once more with the final seeds, taught on
+    every training document and on the test texts (unlabeled) by its teacher's final seeds; its row
+    says it is transductive. (The tiny ladder above keeps its undistilled base, so this drives the phase.)"""
+    import numpy as np
+    runs = tmp_path / "runs"
+    script = tmp_path / "phase.py"
+    script.write_text(TRANSDUCTIVE_PHASE)
+    r = run_module(str(script), f"--data_dir={corpus_dir}", "--epochs=2", "--final_seeds=2", f"--runs_dir={runs}",
+                   f"--cache_dir={tmp_path / 'c'}", env={"PYTHONPATH": os.path.dirname(os.path.dirname(__file__))},
+                   timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in r.stdout.splitlines()
+           if line.split(" ", 1)[0] in ("ROW", "TABLE", "FILES")}
+    row, files_ = json.loads(out["ROW"]), json.loads(out["FILES"])
+    assert row["name"] == "beyond_distill_t4_words_nodrop" and row["seeds"] == 2 and row["transductive"]
+    assert row["val"] is None and row["epochs_run"] == "2/2" and len(row["ensemble_by_size"]) == 2
+    name = "teacher_beyond_rand128_maxmean_transductive1_whole_train1.npz"
+    with np.load(runs / name) as f:
+        assert bool(f["whole_train"]) and float(f["val_fraction"]) == 0.0 and len(f["test_probs"]) == row["test_texts"]
+        assert sorted(os.path.basename(m) for m in f["members"]) == ["beyond_rand128_maxmean",
+                                                                     "beyond_rand128_maxmean_seed1"]
+    assert files_[name]["test_texts"] == row["test_texts"]
+    for tag in ("_refit_transductive", "_refit_transductive_seed1"):
+        saved = json.load(open(runs / f"beyond_distill_t4_words_nodrop{tag}" / "config.json"))
+        assert saved["transductive"] and saved["teacher"] == str(runs / name)
+        assert (saved["val_fraction"], saved["early_stopping"], saved["epochs"]) == (0, 0, 2)
+        assert saved["seed"] == (1 if tag.endswith("1") else 0)
+    assert out["TABLE"].startswith("| **beyond_distill_t4_words_nodrop, refit, transductive, 2 seeds** | the refit (2 "
+                                   "epochs) also distilled on the unlabeled test texts")
+    assert "| - (trained on) |" in out["TABLE"]
+
+
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
     from experiments.ladder import noise_note
 
@@ -154,7 +203,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
             "--distilled=beyond_distill_t2,beyond_distill_t4_words,beyond_distill_t4,beyond_distill_oof_t1,"
             "beyond_distill_t4_gen2",
             "--compare=beyond_distill_t4", "--svm_c=1", "--refit"]
-    r = run_module("experiments.ladder", *args, timeout=600)
+    r = run_module("experiments.ladder", *args, "--transductive", timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     data = json.load(open(out + ".json"))
     base = data["finals"][0]
@@ -224,11 +273,27 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
             assert t["documents"] == len(f["labels"]) and t.get("cross_fit", False) == bool(f["cross_fit"])
         assert f"`{name}`: {len(t['members'])} runs" in md
     assert any(t.get("cross_fit") for t in data["teacher_files"].values())
+    # --transductive: a distilled chosen configuration's refit again, distilling on the unlabeled test texts too
+    trans = data["transductive"]
+    if chosen["name"] in dict(DISTILLED):
+        assert trans["name"] == chosen["name"] and trans["seeds"] == 2 and trans["refit_epochs"] == epochs
+        assert trans["test_texts"] > 0 and trans["test_per_seed"] != refit["test_per_seed"]
+        for tag in ("_refit_transductive", "_refit_transductive_seed1"):
+            saved = json.load(open(os.path.join(runs, chosen["name"] + tag, "config.json")))
+            assert saved["transductive"] and saved["val_fraction"] == 0 and saved["epochs"] == epochs
+            with np.load(saved["teacher"]) as f:
+                assert bool(f["whole_train"]) and len(f["test_probs"]) == trans["test_texts"]
+            summary = json.load(open(os.path.join(runs, chosen["name"] + tag, "summary.json")))
+            assert summary["unlabeled_test_texts_trained_on"] == trans["test_texts"]
+        assert f"**{chosen['name']}, refit, transductive, 2 seeds**" in md and "transductive: it has seen" in md
+        assert any(t.get("test_texts") == trans["test_texts"] for t in data["teacher_files"].values())
+    else:  # nothing to label the test texts with
+        assert trans is None and "not run: --transductive" in r.stdout
     assert any(t.get("whole_train") for t in data["teacher_files"].values()) == (chosen["name"] in dict(DISTILLED))
-    r = run_module("experiments.ladder", *args, timeout=600)  # read back, the teacher file kept
+    r = run_module("experiments.ladder", *args, "--transductive", timeout=600)  # read back, the teacher file kept
     again = json.load(open(out + ".json"))
     assert r.returncode == 0 and again["finals"] == data["finals"] and again["compared"] == data["compared"]
-    assert again["refit"] == data["refit"]
+    assert again["refit"] == data["refit"] and again["transductive"] == data["transductive"]
     # a compared student whose teacher has no final seeds in this run: one line, exit 2
     r = run_module("experiments.ladder", *args[:-4], "--distilled=beyond_distill_t2",
                    "--compare=beyond_distill_t4_gen2", "--svm_c=1", timeout=600)
@@ -238,5 +303,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     assert r.returncode == 2 and "--distilled: unknown ['beyond_nope']" in r.stderr
     r = run_module("experiments.ladder", *args[:-3], "--compare=beyond_nope", timeout=60)
     assert r.returncode == 2 and "--compare: unknown ['beyond_nope']" in r.stderr
+    r = run_module("experiments.ladder", *args[:-1], "--transductive", timeout=60)
+    assert r.returncode == 2 and "--transductive trains the refit again" in r.stderr and "Traceback" not in r.stderr
     r = run_module("experiments.ladder", *args, "--final_seeds=1", timeout=60)
     assert r.returncode == 2 and "--refit retrains the chosen configuration" in r.stderr and "Traceback" not in r.stderr

@@ -298,3 +298,69 @@ def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corp
     bad = run_module("ngjax.teacher", f"--workdirs={dirs[0]}", f"--out={tmp_path / 'x.npz'}", f"--cache_dir={cache}",
                      "--cross_fit")
     assert bad.returncode == 1 and "give exactly one run for each" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_unlabeled_rows_count_only_in_the_soft_term_and_not_in_the_metrics():
+    """--transductive rows carry label -1: the loss is the soft term alone for them (weighted as any
+    row in the batch mean) and the metric sums count the labelled rows only."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(6, 4)).astype(np.float32)
+    labels = np.array([0, 3, -1, 1, -1, 2], np.int32)
+    soft = distill.soften(rng.dirichlet(np.ones(4), size=6), 1.0)
+    w, t = 0.7, 2.0
+    hard = -_log_softmax(logits)[np.arange(6), np.maximum(labels, 0)] * (labels >= 0)
+    soft_ce = -(soft * _log_softmax(logits / t)).sum(-1) * t * t
+    got, sums = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (w, t))
+    assert float(got) == pytest.approx(np.mean(w * soft_ce + (1 - w) * hard), rel=1e-5)
+    kept = labels >= 0
+    _, only = steps.batch_loss(jnp.asarray(logits[kept]), jnp.asarray(labels[kept]))
+    for k in ("loss_sum", "correct", "count"):
+        assert float(sums[k]) == pytest.approx(float(only[k]), rel=1e-6)
+    assert float(sums["count"]) == 4
+
+
+def test_a_transductive_student_distils_on_the_unlabeled_test_texts(corpus_dir, teachers, tmp_path):
+    """ngjax.teacher --transductive adds the teachers' averaged probabilities on the test texts; a
+    --transductive student trains on train + the test texts (labelled -1: their labels are never
+    read), resumes bit-exactly, and differs from the same student without them."""
+    dirs, _, cache = teachers
+    out = str(tmp_path / "t.npz")
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+                   "--transductive")
+    assert r.returncode == 0, r.stderr
+    from ngjax.data import load_dataset
+    from ngjax.report import predict_proba
+    from ngjax.workdir import load_run
+    by_hand = 0
+    for d in dirs:
+        run = load_run(d)
+        by_hand = by_hand + predict_proba(run.params, load_dataset(run.cfg, cache).x_test, run.spec) / 2
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["test_probs"], by_hand, rtol=1e-5, atol=1e-7)
+    student = _cfg(corpus_dir, teacher=out, distill_weight=0.7, distill_temperature=2.0, transductive=True)
+    run = inputs.load_inputs(inputs.resolve(student), cache)
+    x, (y, soft) = run.train_arrays()
+    n, m = len(run.data.x_train), len(run.data.x_test)
+    assert x.shape[0] == n + m and (y[n:] == -1).all() and (y[:n] == run.data.y_train).all()
+    np.testing.assert_array_equal(x[n:], run.data.x_test)
+    np.testing.assert_allclose(soft[n:], distill.soften(by_hand, 2.0), rtol=1e-5, atol=1e-6)
+    once = train.train_and_evaluate(student, str(tmp_path / "once"), cache, report=False)
+    assert once["unlabeled_test_texts_trained_on"] == m
+    train.train_and_evaluate(student.replace(epochs=1), str(tmp_path / "twice"), cache, report=False)
+    twice = train.train_and_evaluate(student, str(tmp_path / "twice"), cache, report=False)
+    assert once["final"]["test_loss"] == twice["final"]["test_loss"]
+    inductive = train.train_and_evaluate(student.replace(transductive=False), str(tmp_path / "ind"), cache,
+                                         report=False)
+    assert inductive["final"]["test_loss"] != once["final"]["test_loss"]
+    # the training metrics are the labelled documents' (the test texts stay out of them)
+    assert once["train_examples"] == n
+
+
+def test_transductive_needs_a_teacher_with_test_probabilities(corpus_dir, teachers, tmp_path):
+    _, out, cache = teachers  # written without --transductive
+    with pytest.raises(ConfigError, match="--transductive distils on the unlabeled test texts"):
+        validate(Config(transductive=True))
+    with pytest.raises(NgjaxError, match="has no probabilities on the test texts"):
+        train.train_and_evaluate(_cfg(corpus_dir, teacher=out, transductive=True), str(tmp_path / "s"), cache,
+                                 report=False)
+    assert not os.path.exists(tmp_path / "s" / "config.json")  # nothing written
