@@ -114,9 +114,12 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
         say(f"Restored checkpoint of epoch {epoch_of(state)} from {ckpts.directory}/{step}", flush=True)
         return state, list(meta.get("history", []))[: epoch_of(state)]
     if restore_from:
+        fresh = state
         state = restore_from_path(restore_from, shapes)
-        state = state.replace(epoch=jnp.zeros_like(state.epoch), step=jnp.zeros_like(state.step))
-        say(f"Initialised from {restore_from} (fine-tuning; epochs count from 0)", flush=True)
+        # its weights and Adam state, but this run's counters and key: shuffling and dropout follow --seed
+        state = state.replace(epoch=jnp.zeros_like(state.epoch), step=jnp.zeros_like(state.step), rng=fresh.rng)
+        say(f"Initialised from {restore_from} (fine-tuning; epochs count from 0; shuffling and dropout from "
+            f"--seed={cfg.seed})", flush=True)
     return state, []
 
 

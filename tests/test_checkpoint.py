@@ -191,6 +191,13 @@ def test_restore_from_another_run(corpus_dir, glove8, tmp_path, capsys):
     s = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "b"), cache,
                              restore_from=os.path.join(a, "checkpoints", "1"))
     assert "Initialised from" in capsys.readouterr().out and s["epochs"] == 1
+    # the new run's shuffling (and dropout) follow its own --seed, not the source run's key
+    other = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1, seed=5), str(tmp_path / "b5"), cache,
+                                     restore_from=os.path.join(a, "checkpoints", "1"))
+    again = train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "b0"), cache,
+                                     restore_from=os.path.join(a, "checkpoints", "1"))
+    assert again["final"]["train_loss"] == s["final"]["train_loss"]  # same seed: the same run
+    assert other["final"]["train_loss"] != s["final"]["train_loss"]
     with pytest.raises(NgjaxError, match="step 9 not in"):
         train.train_and_evaluate(_cfg(corpus_dir, glove8, epochs=1), str(tmp_path / "c2"), cache,
                              restore_from=os.path.join(a, "checkpoints", "9"))
