@@ -53,10 +53,10 @@ def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members
     atomic_write(path, buf.getvalue())
 
 
-def load_targets(path: str, cfg, labels: np.ndarray, num_test: Optional[int] = None):
-    """Soft targets float32[N, C] for the student's training part: the teacher's probabilities at
-    --distill_temperature. With ``num_test`` (a --transductive student) the pair (those, soft targets
-    float32[num_test, C] for the unlabeled test texts). Errors name the file and the fix."""
+def load_targets(path: str, cfg, labels: np.ndarray, num_test: int):
+    """(soft targets float32[N, C] for the student's training part, and with --transductive those
+    float32[num_test, C] for the unlabeled test texts, else None): the teacher's probabilities at
+    --distill_temperature. Errors name the file and the fix."""
     if not os.path.isfile(path):
         raise NgjaxError(f"--teacher={path}: no such file; write one with python -m ngjax.teacher "
                          "--workdirs=RUN[,RUN...] --out=FILE")
@@ -79,8 +79,8 @@ def load_targets(path: str, cfg, labels: np.ndarray, num_test: Optional[int] = N
     probs = np.asarray(got["probs"], np.float64)
     if probs.ndim != 2 or probs.shape[0] != len(labels):
         raise NgjaxError(f"--teacher={path}: probabilities of shape {probs.shape} for {len(labels)} documents")
-    if num_test is None:
-        return soften(probs, cfg.distill_temperature)
+    if not cfg.transductive:
+        return soften(probs, cfg.distill_temperature), None
     if "test_probs" not in got:
         raise NgjaxError(f"--teacher={path}: has no probabilities on the test texts, which --transductive distils "
                          "on; write it with python -m ngjax.teacher --transductive, or drop --transductive")

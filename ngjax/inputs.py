@@ -127,9 +127,8 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
                      coverage["words"], 100 * coverage["fraction"])
     soft, test_soft = None, None
     if cfg.teacher:
-        soft = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test) if cfg.transductive else None)
-        if cfg.transductive:
-            soft, test_soft = soft
+        soft, test_soft = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test))
+        if test_soft is not None:
             logging.info("Transductive: also distilling on the %d test texts, unlabeled", len(ds.x_test))
         if soft.shape[1] != ds.num_classes:
             raise NgjaxError(f"--teacher={cfg.teacher}: {soft.shape[1]} classes, the data has {ds.num_classes}")

@@ -39,9 +39,9 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     state, history = _initial_state(run, mesh, ckpts.latest, restore_from, say)
     if distributed.is_main():
         workdir_lib.write_metrics(workdir, history)
-    splits, batch_sharding = _place_data(run, mesh, cfg.shard, say)
-    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding,
-                                bucket_plans(run.data, cfg, run.train_arrays()[0]))
+    train_xy = run.train_arrays()
+    splits, batch_sharding = _place_data(run.data, train_xy, mesh, cfg.shard, say)
+    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg, train_xy[0]))
     with StopSignal() as stop:
         state = _train_epochs(run, state, history, splits, programs, ckpts, workdir, stop, say)
     if stop.signum is not None:
@@ -123,12 +123,11 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
     return state, []
 
 
-def _place_data(run: inputs_lib.RunInputs, mesh, shard: str, say):
-    """({split: (x, y)} on the devices, batch sharding): train, test and (if any) val. With
-    --teacher the training y is (labels, soft targets); with --transductive the training x also
-    holds the test texts, unlabeled (``RunInputs.train_arrays``)."""
-    ds = run.data
-    host = {"train": run.train_arrays(), "test": (ds.x_test, ds.y_test)}
+def _place_data(ds, train_xy, mesh, shard: str, say):
+    """({split: (x, y)} on the devices, batch sharding): ``train_xy`` (``RunInputs.train_arrays``:
+    with --teacher y is (labels, soft targets), with --transductive x also holds the test texts,
+    unlabeled), test and (if any) val."""
+    host = {"train": train_xy, "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
     splits, batch_sharding = distributed.place_arrays(host, mesh, shard)
