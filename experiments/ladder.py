@@ -121,16 +121,21 @@ def teacher_file(base: str, options: dict, dirs) -> str:
         options = dict(options)
         k = int(options.pop("cross_fit", 0))
         transductive = options.pop("transductive", False)
+        copies = int(options.pop("mix_copies", 0))
         make = teacher.ensemble_probabilities
         if k:
             dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
         probs, labels, split = make(dirs, FLAGS.cache_dir, **options)
         test = teacher.test_probabilities(dirs, FLAGS.cache_dir) if transductive else None
-        distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), test_probs=test, **options)
+        mixes, mix_probs = (teacher.mixed_probabilities(dirs, copies, MIX_LENGTH, 0, options.get("whole_train", False))
+                            if copies else (None, None))
+        distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), test_probs=test, mixes=mixes,
+                      mix_probs=mix_probs, **options)
     TEACHER_FILES.setdefault(os.path.basename(path), teacher_summary(path))
     return path
 
 
+MIX_LENGTH = 400  # mixed documents are cut within their first 400 words (ngjax.teacher's default)
 TEACHER_FILES: dict = {}  # the teacher files this run used: what each holds (for the results)
 
 
@@ -145,6 +150,9 @@ def teacher_summary(path: str) -> dict:
         members = [os.path.basename(str(m)) for m in f["members"]]
         if "test_probs" in f.files:
             flags_["test_texts"] = int(len(f["test_probs"]))
+        if "mix_probs" in f.files:
+            flags_["mixed"] = int(len(f["mix_probs"]))
+            flags_["mixed_mean_top"] = float(f["mix_probs"].max(-1).mean())
     return {"members": members, "documents": int(len(labels)), **flags_,
             "agreement": float((probs.argmax(-1) == labels).mean()), "mean_top": float(probs.max(-1).mean())}
 
@@ -156,6 +164,9 @@ def teacher_line(name: str, t: dict) -> str:
         ("whole_train", ", validation documents included")) if t.get(flag))
     if t.get("test_texts"):
         made += f", and the runs' probabilities on the {t['test_texts']:,} test texts (unlabeled)"
+    if t.get("mixed"):
+        made += (f", and on {t['mixed']:,} mixed training documents (mean top probability there "
+                 f"{t['mixed_mean_top']:.3f})")
     return (f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])}){made}; {t['documents']} documents, "
             f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}")
 

@@ -104,6 +104,10 @@ class Config:
                                 "teacher file's probabilities on them (python -m ngjax.teacher --transductive). Test "
                                 "labels are never read, but the model has seen the test texts: a transductive result, "
                                 "not comparable with an inductive one.")
+    mixed: bool = option(False, "With --teacher: also distil on the teacher file's mixed documents (the beginning of "
+                         "one training document spliced onto the end of another, labelled by the teachers: python "
+                         "-m ngjax.teacher --mix_copies=K), with the soft term of the loss only. Inductive: only "
+                         "training documents are mixed.")
     early_stopping: int = option(0, "Stop when --monitor has not improved for N epochs (0 = off; needs "
                                  "--val_fraction).", harmless=True)
     monitor: str = option("val_accuracy", "The validation metric that picks the best epoch (with --val_fraction).",
@@ -237,6 +241,9 @@ def validate(cfg: Config) -> Config:
     if cfg.transductive and not cfg.teacher:
         raise ConfigError("--transductive distils on the unlabeled test texts with a teacher's probabilities; add "
                           "--teacher=FILE written by python -m ngjax.teacher --transductive, or drop it")
+    if cfg.mixed and not cfg.teacher:
+        raise ConfigError("--mixed distils on mixed training documents with a teacher's probabilities; add "
+                          "--teacher=FILE written by python -m ngjax.teacher --mix_copies=K, or drop it")
     if cfg.pool_embeddings and cfg.pool == "last":
         raise ConfigError("--pool_embeddings pools the word vectors over time; use a pooled head "
                           "(--pool=max, mean, maxmean or attention)")

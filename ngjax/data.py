@@ -100,8 +100,14 @@ def text_head(text: str, lines: int = 3, chars: int = 240) -> str:
     return out if len(out) <= chars else out[: chars - 3] + "..."
 
 
-def _tokenize(cfg: Config) -> dict:
-    corpus = load_corpus(cfg.data_dir, cfg.remove)
+def training_texts(cfg: Config) -> List[str]:
+    """The texts of ``cfg``'s training part, in the order of its ``x_train`` rows."""
+    return _parts(load_corpus(cfg.data_dir, cfg.remove), cfg)["train"][0]
+
+
+def _parts(corpus, cfg: Config) -> dict:
+    """{part: (texts, labels)} of ``cfg``'s split of the corpus' training set: "train", and "val"
+    with --val_fraction, "heldout" with --cv_folds (the test set is not split)."""
     train_texts, y_train = corpus.texts["train"], corpus.labels["train"]
     parts = {}
     if cfg.val_fraction > 0:
@@ -117,6 +123,13 @@ def _tokenize(cfg: Config) -> dict:
         parts["heldout"] = ([train_texts[i] for i in out], y_train[out])
         train_texts, y_train = [t for t, h in zip(train_texts, held) if not h], y_train[~held]
     parts["train"] = (train_texts, y_train)
+    return parts
+
+
+def _tokenize(cfg: Config) -> dict:
+    corpus = load_corpus(cfg.data_dir, cfg.remove)
+    parts = _parts(corpus, cfg)
+    train_texts = parts["train"][0]
     parts["test"] = (corpus.texts["test"], corpus.labels["test"])
     tok = Tokenizer(num_words=cfg.num_words).fit_on_texts(train_texts)
     arrays = {"target_names": json.dumps(corpus.target_names), "tokenizer": tok.to_json(),

@@ -5,6 +5,7 @@ mixes the targets into the loss (``batch_loss``). See ``ngjax.teacher`` for the 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import zipfile
@@ -15,6 +16,17 @@ import numpy as np
 from ngjax.errors import NgjaxError
 
 KIND = "ngjax-teacher-1"
+
+
+@dataclasses.dataclass
+class Targets:
+    """What a student distils on: soft targets (at its temperature) for its training part, and
+    optionally for the test texts (--transductive) and for mixed training documents (--mixed)."""
+
+    train: np.ndarray  # float32[N, C]
+    test: Optional[np.ndarray] = None  # float32[N_test, C]
+    mixes: Optional[np.ndarray] = None  # int64[M, 5], see ngjax.augment
+    mixed: Optional[np.ndarray] = None  # float32[M, C]
 
 
 def split_of(cfg) -> dict:
@@ -38,14 +50,18 @@ def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: 
 
 def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members: Sequence[str],
           delete: float = 0.0, passes: int = 1, whole_train: bool = False, cross_fit: bool = False,
-          test_probs: Optional[np.ndarray] = None) -> None:
+          test_probs: Optional[np.ndarray] = None, mixes: Optional[np.ndarray] = None,
+          mix_probs: Optional[np.ndarray] = None) -> None:
     """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions,
     whether the teachers' validation part is included, whether the runs were cross-fitted); with
-    ``test_probs`` also the ensemble's probabilities on the test texts (for --transductive students)."""
+    ``test_probs`` also the ensemble's probabilities on the test texts (for --transductive students);
+    with ``mixes`` (``ngjax.augment``) its probabilities ``mix_probs`` on those mixed documents (--mixed)."""
     from ngjax.files import atomic_write
 
     buf = io.BytesIO()
     extra = {} if test_probs is None else {"test_probs": np.asarray(test_probs, np.float32)}
+    if mixes is not None:
+        extra.update(mix_index=np.asarray(mixes, np.int64), mix_probs=np.asarray(mix_probs, np.float32))
     np.savez(buf, kind=np.array(KIND), probs=probs, labels=labels, members=np.array(list(members)),
              delete=np.array(float(delete)), passes=np.array(int(passes)),
              whole_train=np.array(bool(whole_train)), cross_fit=np.array(bool(cross_fit)), **extra,
@@ -53,10 +69,10 @@ def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members
     atomic_write(path, buf.getvalue())
 
 
-def load_targets(path: str, cfg, labels: np.ndarray, num_test: int):
-    """(soft targets float32[N, C] for the student's training part, and with --transductive those
-    float32[num_test, C] for the unlabeled test texts, else None): the teacher's probabilities at
-    --distill_temperature. Errors name the file and the fix."""
+def load_targets(path: str, cfg, labels: np.ndarray, num_test: int) -> Targets:
+    """The teacher's probabilities at --distill_temperature for the student's training part, with
+    --transductive also for the unlabeled test texts, with --mixed also the mixed documents and
+    theirs. Errors name the file and the fix."""
     if not os.path.isfile(path):
         raise NgjaxError(f"--teacher={path}: no such file; write one with python -m ngjax.teacher "
                          "--workdirs=RUN[,RUN...] --out=FILE")
@@ -79,8 +95,11 @@ def load_targets(path: str, cfg, labels: np.ndarray, num_test: int):
     probs = np.asarray(got["probs"], np.float64)
     if probs.ndim != 2 or probs.shape[0] != len(labels):
         raise NgjaxError(f"--teacher={path}: probabilities of shape {probs.shape} for {len(labels)} documents")
+    targets = Targets(soften(probs, cfg.distill_temperature))
+    if cfg.mixed:
+        targets.mixes, targets.mixed = _mixed(path, got, len(labels), probs.shape[1], cfg.distill_temperature)
     if not cfg.transductive:
-        return soften(probs, cfg.distill_temperature), None
+        return targets
     if "test_probs" not in got:
         raise NgjaxError(f"--teacher={path}: has no probabilities on the test texts, which --transductive distils "
                          "on; write it with python -m ngjax.teacher --transductive, or drop --transductive")
@@ -88,7 +107,24 @@ def load_targets(path: str, cfg, labels: np.ndarray, num_test: int):
     if test.shape != (num_test, probs.shape[1]):
         raise NgjaxError(f"--teacher={path}: test probabilities of shape {test.shape} for {num_test} test "
                          "documents; write it again from this data with python -m ngjax.teacher --transductive")
-    return soften(probs, cfg.distill_temperature), soften(test, cfg.distill_temperature)
+    targets.test = soften(test, cfg.distill_temperature)
+    return targets
+
+
+def _mixed(path: str, got: dict, num_docs: int, num_classes: int, temperature: float):
+    """(mix table, softened probabilities) of a teacher file, checked."""
+    from ngjax import augment
+
+    if "mix_index" not in got or "mix_probs" not in got:
+        raise NgjaxError(f"--teacher={path}: has no mixed documents, which --mixed distils on; write it with "
+                         "python -m ngjax.teacher --mix_copies=K, or drop --mixed")
+    mixes, probs = np.asarray(got["mix_index"], np.int64), np.asarray(got["mix_probs"], np.float64)
+    wrong = augment.check(mixes, num_docs)
+    if not wrong and probs.shape != (len(mixes), num_classes):
+        wrong = f"mixed-document probabilities of shape {probs.shape} for {len(mixes)} mixes"
+    if wrong:
+        raise NgjaxError(f"--teacher={path}: {wrong}; write it again with python -m ngjax.teacher --mix_copies=K")
+    return mixes, soften(probs, temperature)
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -27,21 +27,34 @@ class RunInputs:
     table: Optional[np.ndarray]
     coverage: Optional[dict]
     keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
-    soft_targets: Optional[np.ndarray] = None  # with --teacher: float32[N_train, C]
-    test_soft_targets: Optional[np.ndarray] = None  # with --transductive: float32[N_test, C]
+    targets: Optional[distill.Targets] = None  # with --teacher
+    x_mixed: Optional[np.ndarray] = None  # with --mixed: the mixed documents' token ids int32[M, T]
 
     def train_arrays(self):
         """(x, y) the epochs train on: the training part's token ids and labels, with --teacher
-        y = (labels, soft targets); with --transductive the test texts appended, unlabeled (label -1,
-        so only their soft targets count in the loss, and they stay out of the training metrics)."""
-        ds = self.data
-        if self.soft_targets is None:
+        y = (labels, soft targets); with --transductive the test texts appended and with --mixed the
+        mixed documents, both unlabeled (label -1, so only their soft targets count in the loss, and
+        they stay out of the training metrics)."""
+        ds, t = self.data, self.targets
+        if t is None:
             return ds.x_train, ds.y_train
-        if self.test_soft_targets is None:
-            return ds.x_train, (ds.y_train, self.soft_targets)
-        unlabeled = np.full(len(ds.x_test), -1, ds.y_train.dtype)
-        return (np.concatenate([ds.x_train, ds.x_test]),
-                (np.concatenate([ds.y_train, unlabeled]), np.concatenate([self.soft_targets, self.test_soft_targets])))
+        xs, ys, soft = [ds.x_train], [ds.y_train], [t.train]
+        for x, q in ((ds.x_test, t.test), (self.x_mixed, t.mixed)):
+            if q is not None:
+                xs.append(x), ys.append(np.full(len(x), -1, ds.y_train.dtype)), soft.append(q)
+        return np.concatenate(xs), (np.concatenate(ys), np.concatenate(soft))
+
+    @property
+    def unlabeled(self) -> dict:
+        """How many unlabeled documents the run distils on, by kind (for the summary)."""
+        return _unlabeled_counts(self.targets)
+
+
+def _unlabeled_counts(t: Optional[distill.Targets]) -> dict:
+    if t is None:
+        return {}
+    return {**({"unlabeled_test_texts_trained_on": len(t.test)} if t.test is not None else {}),
+            **({"mixed_documents_trained_on": len(t.mixed)} if t.mixed is not None else {})}
 
 
 def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
@@ -125,14 +138,34 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    soft, test_soft = None, None
+    targets, x_mixed = None, None
     if cfg.teacher:
-        soft, test_soft = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test))
-        if test_soft is not None:
+        targets = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test))
+        if targets.test is not None:
             logging.info("Transductive: also distilling on the %d test texts, unlabeled", len(ds.x_test))
-        if soft.shape[1] != ds.num_classes:
-            raise NgjaxError(f"--teacher={cfg.teacher}: {soft.shape[1]} classes, the data has {ds.num_classes}")
+        if targets.mixes is not None:
+            x_mixed = mixed_tokens(cfg, ds, targets.mixes)
+            logging.info("Also distilling on %d mixed training documents", len(x_mixed))
+        if targets.train.shape[1] != ds.num_classes:
+            raise NgjaxError(f"--teacher={cfg.teacher}: {targets.train.shape[1]} classes, the data has {ds.num_classes}")
         logging.info("Distilling from %s: weight %g, temperature %g", cfg.teacher, cfg.distill_weight,
                      cfg.distill_temperature)
-    steps = -(-(ds.x_train.shape[0] + (0 if test_soft is None else len(test_soft))) // cfg.batch_size)
-    return RunInputs(cfg, spec, optimizer_for(cfg, steps), ds, table, coverage, keras_rows, soft, test_soft)
+    examples = len(ds.x_train) + sum(n for n in _unlabeled_counts(targets).values())
+    tx = optimizer_for(cfg, -(-examples // cfg.batch_size))
+    return RunInputs(cfg, spec, tx, ds, table, coverage, keras_rows, targets, x_mixed)
+
+
+def mixed_tokens(cfg: Config, ds, mixes: np.ndarray) -> np.ndarray:
+    """Token ids int32[M, seq_len] of the mixed documents ``mixes`` of ``cfg``'s training part, read
+    with the run's tokenizer, length and truncation like any document."""
+    from ngjax import augment
+    from ngjax.data import training_texts
+    from ngjax.tokenizer import pad_sequences
+
+    texts = training_texts(cfg)
+    if len(texts) != len(ds.x_train):
+        raise NgjaxError(f"the corpus' training part has {len(texts)} documents, the run's token cache "
+                         f"{len(ds.x_train)}; was the data changed since it was cached?")
+    mixed = augment.texts(augment.word_lists(texts, ds.tokenizer), mixes)
+    seqs = ds.tokenizer.texts_to_sequences(mixed, desc="tokenising mixed documents")
+    return pad_sequences(seqs, cfg.seq_len, cfg.padding, cfg.truncating)

@@ -18,7 +18,10 @@ With ``--transductive`` the file also holds the runs' averaged probabilities on 
 student run with ``--transductive`` then distils on those texts as well, unlabeled (only the soft
 term of the loss; the test labels are never read). Such a student has seen the test documents, so
 its test accuracy is a transductive result (as TextGCN's, whose graph holds the test documents),
-not comparable with an inductive one.
+not comparable with an inductive one. With ``--mix_copies=K`` the file also holds K mixed documents
+per training document (one document's beginning spliced onto another's end, ``ngjax.augment``) and
+the runs' averaged probabilities on them: a student run with ``--mixed`` distils on those as well,
+unlabeled; they are made of training documents only, so the student stays inductive.
 
 The student's loss is ``w * T^2 * CE(q_T, softmax(z / T)) + (1 - w) * CE(labels, softmax(z))``
 with ``q_T`` the teacher's probabilities to the power 1/T, renormalised (Hinton et al. 2015);
@@ -219,6 +222,33 @@ def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None,
     return (total / len(workdirs)).astype(np.float32)
 
 
+def mixed_probabilities(workdirs: Sequence[str], copies: int, limit: int, seed: int, whole_train: bool,
+                        say=print):
+    """(mixes int64[M, 5], the runs' averaged probabilities float32[M, C] on those mixed documents):
+    ``copies`` mixed documents per training document of the file (``ngjax.augment``), cut within
+    the first ``limit`` words, each run reading them with its own tokenizer and length."""
+    from ngjax import augment
+    from ngjax.data import training_texts
+    from ngjax.report import predict_proba
+    from ngjax.tokenizer import pad_sequences
+
+    if copies < 1 or limit < 1:
+        raise NgjaxError(f"--mix_copies={copies} / --mix_length={limit}: must be >= 1")
+    mixes, mixed, total = None, None, None
+    for workdir, run in _load_runs(workdirs, 0.0, 1, "--workdir=..."):
+        if mixes is None:  # the documents in the file's order: the training part, or all with --whole_train
+            cfg = run.cfg.replace(cv_folds=0, cv_fold=0, **({"val_fraction": 0.0} if whole_train else {}))
+            words = augment.word_lists(training_texts(cfg), run.tokenizer)
+            mixes = augment.draw(np.array([len(w) for w in words]), copies, limit, seed)
+            mixed = augment.texts(words, mixes)
+        say(f"teacher {workdir}: {len(mixed)} mixed documents", flush=True)
+        seqs = run.tokenizer.texts_to_sequences(mixed, desc="tokenising mixed documents")
+        x = pad_sequences(seqs, run.cfg.seq_len, run.cfg.padding, run.cfg.truncating)
+        p = predict_proba(run.params, x, run.spec, batch_size=256).astype(np.float64)
+        total = p if total is None else total + p
+    return mixes, (total / len(workdirs)).astype(np.float32)
+
+
 def main(argv) -> int:
     from absl import flags
 
@@ -227,12 +257,22 @@ def main(argv) -> int:
         raise NgjaxError(f"unexpected arguments {argv[1:]}; use --workdirs=RUN,RUN --out=FILE")
     if not FLAGS.out:
         raise NgjaxError("--out: give the teacher file to write (e.g. teacher.npz)")
+    if FLAGS.mix_copies < 0 or FLAGS.mix_length < 1:
+        raise NgjaxError(f"--mix_copies={FLAGS.mix_copies} / --mix_length={FLAGS.mix_length}: must be >= 0 / >= 1")
     make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
     probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
                                 seed=FLAGS.seed, whole_train=FLAGS.whole_train)
     test = test_probabilities(FLAGS.workdirs, FLAGS.cache_dir) if FLAGS.transductive else None
+    mixes, mix_probs = None, None
+    if FLAGS.mix_copies:
+        mixes, mix_probs = mixed_probabilities(FLAGS.workdirs, FLAGS.mix_copies, FLAGS.mix_length, FLAGS.seed,
+                                               FLAGS.whole_train)
+        if len(mixes) != FLAGS.mix_copies * len(labels):
+            raise NgjaxError(f"--mix_copies: {len(mixes)} mixed documents for {len(labels)} training documents; "
+                             "was the data changed since the runs trained?")
     distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
-                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test)
+                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test, mixes=mixes,
+                  mix_probs=mix_probs)
     acc = float((probs.argmax(-1) == labels).mean())
     print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
           f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {acc:.4f}")
@@ -253,6 +293,10 @@ def _define_flags() -> None:
                       "document's targets come from the run that held it out (out-of-fold), not from an average.")
     flags.DEFINE_bool("whole_train", False, "Targets for every training document, the teachers' validation part "
                       "included (for a student trained on train + validation with --val_fraction=0).")
+    flags.DEFINE_integer("mix_copies", 0, "Also write K mixed documents per training document (the beginning of one "
+                         "spliced onto the end of another, see ngjax.augment) and the runs' averaged probabilities on "
+                         "them, for a student run with --mixed (0 = none).")
+    flags.DEFINE_integer("mix_length", 400, "With --mix_copies: the cut falls within each document's first N words.")
     flags.DEFINE_bool("transductive", False, "Also write the runs' averaged probabilities on the test texts, for a "
                       "student run with --transductive (it distils on those texts, unlabeled; a transductive result).")
 

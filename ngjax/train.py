@@ -209,7 +209,7 @@ def _summary(run: inputs_lib.RunInputs, history: list, wall: float) -> dict:
     return metrics.run_summary(model_lib.keras_param_counts(run.spec, run.keras_rows), history, {**extra,
         "vocab_size": run.keras_rows - 1,
         "train_examples": int(run.data.x_train.shape[0]),
-        **({"unlabeled_test_texts_trained_on": int(len(run.test_soft_targets))} if run.test_soft_targets is not None else {}),
+        **run.unlabeled,
         "test_examples": int(run.data.x_test.shape[0]),
         "glove_coverage": run.coverage,
         "platform": inputs_lib.platform(),

@@ -364,3 +364,88 @@ def test_transductive_needs_a_teacher_with_test_probabilities(corpus_dir, teache
         train.train_and_evaluate(_cfg(corpus_dir, teacher=out, transductive=True), str(tmp_path / "s"), cache,
                                  report=False)
     assert not os.path.exists(tmp_path / "s" / "config.json")  # nothing written
+
+
+def test_mixes_splice_one_documents_beginning_onto_anothers_end():
+    from ngjax import augment
+    lengths = np.array([10, 3, 500, 7, 0])
+    mixes = augment.draw(lengths, copies=3, limit=400, seed=5)
+    assert mixes.shape == (15, 5) and augment.check(mixes, 5) == ""
+    np.testing.assert_array_equal(mixes, augment.draw(lengths, 3, 400, 5))  # fixed by the seed
+    assert (mixes != augment.draw(lengths, 3, 400, 6)).any()
+    i, j, a, b, e = mixes.T
+    capped = np.minimum(lengths, 400)
+    assert (i != j).all() and (np.sort(i.reshape(3, 5), axis=1) == np.arange(5)).all()  # each begins one per copy
+    assert (a <= capped[i]).all() and (b <= e).all() and (e == capped[j]).all()
+    # the cut falls at one fraction of both documents
+    both = (capped[i] > 0) & (capped[j] > 0)
+    np.testing.assert_allclose((a / np.maximum(capped[i], 1))[both], (b / np.maximum(capped[j], 1))[both],
+                               atol=0.5 / 3 + 1e-9)
+    words = [["from", "alice", "subject", "cars"], ["the", "shuttle", "launch"]]
+    assert augment.texts(words, np.array([[0, 1, 2, 1, 3], [1, 0, 0, 4, 4]])) == ["from alice shuttle launch", ""]
+    assert "outside" in augment.check(np.array([[0, 2, 0, 0, 0]]), 2)
+    assert "shape" in augment.check(np.zeros((2, 4)), 2)
+
+
+def test_a_mixed_student_distils_on_mixed_training_documents(corpus_dir, teachers, tmp_path):
+    """ngjax.teacher --mix_copies=2 writes 2 mixed documents per training document and the teachers'
+    averaged probabilities on them (each teacher reading the mixed text its own way); a --mixed
+    student appends them to its training set, unlabeled, read with its own tokenizer, resumes
+    bit-exactly and differs from the same student without them."""
+    from ngjax import augment
+    from ngjax.data import load_dataset, training_texts
+    from ngjax.report import predict_proba
+    from ngjax.tokenizer import pad_sequences
+    from ngjax.workdir import load_run
+    dirs, _, cache = teachers
+    out = str(tmp_path / "t.npz")
+    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+                   "--mix_copies=2", "--mix_length=12", "--seed=4")
+    assert r.returncode == 0, r.stderr
+    with np.load(out) as f:
+        mixes, mix_probs = f["mix_index"], f["mix_probs"]
+    n = len(load_dataset(load_run(dirs[0]).cfg, cache).x_train)
+    assert mixes.shape == (2 * n, 5) and (mixes[:, 4] <= 12).all()
+    by_hand = 0
+    for d in dirs:
+        run = load_run(d)
+        words = augment.word_lists(training_texts(run.cfg), run.tokenizer)
+        texts = [" ".join(words[i][:a] + words[j][b:e]) for i, j, a, b, e in mixes]
+        x = pad_sequences(run.tokenizer.texts_to_sequences(texts), run.cfg.seq_len, run.cfg.padding, run.cfg.truncating)
+        by_hand = by_hand + predict_proba(run.params, x, run.spec) / 2
+    np.testing.assert_allclose(mix_probs, by_hand, rtol=1e-5, atol=1e-7)
+    # a student with a smaller vocabulary than its teachers reads the mixed texts with its own tokenizer
+    student = _cfg(corpus_dir, teacher=out, distill_weight=0.7, distill_temperature=2.0, mixed=True, num_words=40)
+    run = inputs.load_inputs(inputs.resolve(student), cache)
+    x, (y, soft) = run.train_arrays()
+    assert x.shape[0] == 3 * n and (y[n:] == -1).all() and (y[:n] == run.data.y_train).all()
+    assert x.max() < 40
+    words = augment.word_lists(training_texts(student), run.data.tokenizer)
+    mine = pad_sequences(run.data.tokenizer.texts_to_sequences(augment.texts(words, mixes)), 16, "pre", "pre")
+    np.testing.assert_array_equal(x[n:], mine)
+    np.testing.assert_allclose(soft[n:], distill.soften(by_hand, 2.0), rtol=1e-5, atol=1e-6)
+    once = train.train_and_evaluate(student, str(tmp_path / "once"), cache, report=False)
+    assert once["mixed_documents_trained_on"] == 2 * n and once["train_examples"] == n
+    train.train_and_evaluate(student.replace(epochs=1), str(tmp_path / "twice"), cache, report=False)
+    twice = train.train_and_evaluate(student, str(tmp_path / "twice"), cache, report=False)
+    assert once["final"]["test_loss"] == twice["final"]["test_loss"]
+    plain = train.train_and_evaluate(student.replace(mixed=False), str(tmp_path / "plain"), cache, report=False)
+    assert plain["final"]["test_loss"] != once["final"]["test_loss"]
+
+
+def test_mixed_needs_a_teacher_file_with_mixed_documents(corpus_dir, teachers, tmp_path):
+    _, out, cache = teachers  # written without --mix_copies
+    with pytest.raises(ConfigError, match="--mixed distils on mixed training documents"):
+        validate(Config(mixed=True))
+    with pytest.raises(NgjaxError, match="has no mixed documents"):
+        train.train_and_evaluate(_cfg(corpus_dir, teacher=out, mixed=True), str(tmp_path / "s"), cache, report=False)
+    assert not os.path.exists(tmp_path / "s" / "config.json")  # nothing written
+    with np.load(out) as f:
+        got = {k: f[k] for k in f.files}
+    bad = str(tmp_path / "bad.npz")
+    np.savez(bad, **got, mix_index=np.array([[0, 10 ** 6, 0, 0, 0]]), mix_probs=np.full((1, 20), 0.05))
+    with pytest.raises(NgjaxError, match="outside"):
+        train.train_and_evaluate(_cfg(corpus_dir, teacher=bad, mixed=True), str(tmp_path / "b"), cache, report=False)
+    r = run_module("ngjax.teacher", f"--workdirs={teachers[0][0]}", f"--out={tmp_path / 'x.npz'}",
+                   f"--cache_dir={cache}", "--mix_copies=-1")
+    assert r.returncode != 0 and "--mix_copies=-1" in r.stderr.strip().splitlines()[-1]

@@ -65,6 +65,8 @@ DISTILLED = [
      "included"),
     ("beyond_distill_t4_words_nodrop", "beyond_distill_t4_words without word dropout: the student reads whole "
      "documents, as its teachers did when they wrote the targets (the best on validation)"),
+    ("beyond_distill_mixed", "beyond_distill_t4_words_nodrop also distilled on mixed training documents (one's "
+     "beginning spliced onto another's end, 2 per document, labelled by the teachers; soft term only)"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
