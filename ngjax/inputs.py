@@ -41,7 +41,9 @@ class RunInputs:
         xs, ys, soft = [ds.x_train], [ds.y_train], [t.train]
         for x, q in ((ds.x_test, t.test), (self.x_mixed, t.mixed)):
             if q is not None:
-                xs.append(x), ys.append(np.full(len(x), -1, ds.y_train.dtype)), soft.append(q)
+                xs.append(x)
+                ys.append(np.full(len(x), -1, ds.y_train.dtype))
+                soft.append(q)
         return np.concatenate(xs), (np.concatenate(ys), np.concatenate(soft))
 
     @property
