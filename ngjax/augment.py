@@ -56,6 +56,15 @@ def texts(words: Sequence[Sequence[str]], mixes: np.ndarray) -> List[str]:
     return [" ".join(list(words[i][:a]) + list(words[j][b:e])) for i, j, a, b, e in np.asarray(mixes)]
 
 
+def read(words: Sequence[Sequence[str]], mixes: np.ndarray, tokenizer, cfg) -> np.ndarray:
+    """Token ids int32[M, cfg.seq_len] of the mixed documents, as a run of ``cfg`` with ``tokenizer``
+    reads any document (its vocabulary, padding and truncation)."""
+    from ngjax.tokenizer import pad_sequences
+
+    seqs = tokenizer.texts_to_sequences(texts(words, mixes), desc="tokenising mixed documents")
+    return pad_sequences(seqs, cfg.seq_len, cfg.padding, cfg.truncating)
+
+
 def check(mixes: np.ndarray, num_docs: int) -> str:
     """'' when ``mixes`` is a valid [M, 5] table over ``num_docs`` documents, else what is wrong."""
     mixes = np.asarray(mixes)

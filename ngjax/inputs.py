@@ -162,12 +162,9 @@ def mixed_tokens(cfg: Config, ds, mixes: np.ndarray) -> np.ndarray:
     with the run's tokenizer, length and truncation like any document."""
     from ngjax import augment
     from ngjax.data import training_texts
-    from ngjax.tokenizer import pad_sequences
 
     texts = training_texts(cfg)
     if len(texts) != len(ds.x_train):
         raise NgjaxError(f"the corpus' training part has {len(texts)} documents, the run's token cache "
                          f"{len(ds.x_train)}; was the data changed since it was cached?")
-    mixed = augment.texts(augment.word_lists(texts, ds.tokenizer), mixes)
-    seqs = ds.tokenizer.texts_to_sequences(mixed, desc="tokenising mixed documents")
-    return pad_sequences(seqs, cfg.seq_len, cfg.padding, cfg.truncating)
+    return augment.read(augment.word_lists(texts, ds.tokenizer), mixes, ds.tokenizer, cfg)

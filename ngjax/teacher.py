@@ -230,20 +230,17 @@ def mixed_probabilities(workdirs: Sequence[str], copies: int, limit: int, seed: 
     from ngjax import augment
     from ngjax.data import training_texts
     from ngjax.report import predict_proba
-    from ngjax.tokenizer import pad_sequences
 
     if copies < 1 or limit < 1:
         raise NgjaxError(f"--mix_copies={copies} / --mix_length={limit}: must be >= 1")
-    mixes, mixed, total = None, None, None
+    words, mixes, total = None, None, None
     for workdir, run in _load_runs(workdirs, 0.0, 1, "--workdir=..."):
         if mixes is None:  # the documents in the file's order: the training part, or all with --whole_train
             cfg = run.cfg.replace(cv_folds=0, cv_fold=0, **({"val_fraction": 0.0} if whole_train else {}))
             words = augment.word_lists(training_texts(cfg), run.tokenizer)
             mixes = augment.draw(np.array([len(w) for w in words]), copies, limit, seed)
-            mixed = augment.texts(words, mixes)
-        say(f"teacher {workdir}: {len(mixed)} mixed documents", flush=True)
-        seqs = run.tokenizer.texts_to_sequences(mixed, desc="tokenising mixed documents")
-        x = pad_sequences(seqs, run.cfg.seq_len, run.cfg.padding, run.cfg.truncating)
+        say(f"teacher {workdir}: {len(mixes)} mixed documents", flush=True)
+        x = augment.read(words, mixes, run.tokenizer, run.cfg)
         p = predict_proba(run.params, x, run.spec, batch_size=256).astype(np.float64)
         total = p if total is None else total + p
     return mixes, (total / len(workdirs)).astype(np.float32)

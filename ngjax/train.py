@@ -125,8 +125,8 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
 
 def _place_data(ds, train_xy, mesh, shard: str, say):
     """({split: (x, y)} on the devices, batch sharding): ``train_xy`` (``RunInputs.train_arrays``:
-    with --teacher y is (labels, soft targets), with --transductive x also holds the test texts,
-    unlabeled), test and (if any) val."""
+    with --teacher y is (labels, soft targets), with --transductive / --mixed x also holds the test
+    texts / the mixed documents, unlabeled), test and (if any) val."""
     host = {"train": train_xy, "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
