@@ -44,7 +44,7 @@ from absl import flags, logging
 from experiments import drivers, load
 from experiments.beyond import CANDIDATES, DISTILLED, LADDER, REFERENCES
 from experiments.input_bounds import text_svm
-from ngjax import cli, distill, files, teacher
+from ngjax import cli, distill, files, linear, teacher
 from ngjax.config import Config, ConfigError
 from ngjax.errors import NgjaxError
 
@@ -122,15 +122,21 @@ def teacher_file(base: str, options: dict, dirs) -> str:
         k = int(options.pop("cross_fit", 0))
         transductive = options.pop("transductive", False)
         copies = int(options.pop("mix_copies", 0))
+        weight = float(options.pop("linear_weight", 0.0))
+        teacher.check_linear(weight, bool(k))
         make = teacher.ensemble_probabilities
         if k:
             dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
         probs, labels, split = make(dirs, FLAGS.cache_dir, **options)
+        whole = options.get("whole_train", False)
         test = teacher.test_probabilities(dirs, FLAGS.cache_dir) if transductive else None
-        mixes, mix_probs = (teacher.mixed_probabilities(dirs, copies, MIX_LENGTH, 0, options.get("whole_train", False))
-                            if copies else (None, None))
+        mixes, mix_probs = (teacher.mixed_probabilities(dirs, copies, MIX_LENGTH, 0, whole) if copies else (None, None))
+        member = None
+        if weight:
+            probs, test, mix_probs, member = teacher.linear_blend(dirs, weight, linear.DEFAULT_CS, whole, probs, labels,
+                                                                  test, mixes, mix_probs)
         distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), test_probs=test, mixes=mixes,
-                      mix_probs=mix_probs, **options)
+                      mix_probs=mix_probs, linear=member, **options)
     TEACHER_FILES.setdefault(os.path.basename(path), teacher_summary(path))
     return path
 
@@ -153,6 +159,8 @@ def teacher_summary(path: str) -> dict:
         if "mix_probs" in f.files:
             flags_["mixed"] = int(len(f["mix_probs"]))
             flags_["mixed_mean_top"] = float(f["mix_probs"].max(-1).mean())
+        if "linear_weight" in f.files:
+            flags_["linear"] = {k: float(f[f"linear_{k}"]) for k in ("weight", "C", "val_accuracy")}
     return {"members": members, "documents": int(len(labels)), **flags_,
             "agreement": float((probs.argmax(-1) == labels).mean()), "mean_top": float(probs.max(-1).mean())}
 
@@ -167,6 +175,10 @@ def teacher_line(name: str, t: dict) -> str:
     if t.get("mixed"):
         made += (f", and on {t['mixed']:,} mixed training documents (mean top probability there "
                  f"{t['mixed_mean_top']:.3f})")
+    if t.get("linear"):
+        lin = t["linear"]
+        made += (f"; every target blended with a TF-IDF + logistic regression member at weight {lin['weight']:.3g} "
+                 f"(C={lin['C']:g} chosen on validation, where it scores {lin['val_accuracy']:.4f})")
     return (f"- `{name}`: {len(t['members'])} runs ({', '.join(t['members'])}){made}; {t['documents']} documents, "
             f"argmax = label on {t['agreement']:.4f}, mean top probability {t['mean_top']:.3f}")
 

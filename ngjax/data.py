@@ -102,7 +102,13 @@ def text_head(text: str, lines: int = 3, chars: int = 240) -> str:
 
 def training_texts(cfg: Config) -> List[str]:
     """The texts of ``cfg``'s training part, in the order of its ``x_train`` rows."""
-    return _parts(load_corpus(cfg.data_dir, cfg.remove), cfg)["train"][0]
+    return split_texts(cfg)["train"][0]
+
+
+def split_texts(cfg: Config) -> dict:
+    """{part: (texts, labels)} of ``cfg``'s split of the corpus' training set, each in the order of
+    its rows: "train", "val" with --val_fraction, "heldout" with --cv_folds."""
+    return _parts(load_corpus(cfg.data_dir, cfg.remove), cfg)
 
 
 def _parts(corpus, cfg: Config) -> dict:

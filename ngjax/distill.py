@@ -51,17 +51,20 @@ def delete_words(x: np.ndarray, p: float, rng: np.random.Generator, pre_padded: 
 def write(path: str, probs: np.ndarray, labels: np.ndarray, split: dict, members: Sequence[str],
           delete: float = 0.0, passes: int = 1, whole_train: bool = False, cross_fit: bool = False,
           test_probs: Optional[np.ndarray] = None, mixes: Optional[np.ndarray] = None,
-          mix_probs: Optional[np.ndarray] = None) -> None:
+          mix_probs: Optional[np.ndarray] = None, linear: Optional[dict] = None) -> None:
     """The teacher file: probabilities, labels and split, and how it was made (the runs, the deletions,
     whether the teachers' validation part is included, whether the runs were cross-fitted); with
     ``test_probs`` also the ensemble's probabilities on the test texts (for --transductive students);
-    with ``mixes`` (``ngjax.augment``) its probabilities ``mix_probs`` on those mixed documents (--mixed)."""
+    with ``mixes`` (``ngjax.augment``) its probabilities ``mix_probs`` on those mixed documents (--mixed);
+    ``linear``: the linear member blended into all of them ({weight, C, val_accuracy}), if any."""
     from ngjax.files import atomic_write
 
     buf = io.BytesIO()
     extra = {} if test_probs is None else {"test_probs": np.asarray(test_probs, np.float32)}
     if mixes is not None:
         extra.update(mix_index=np.asarray(mixes, np.int64), mix_probs=np.asarray(mix_probs, np.float32))
+    if linear:
+        extra.update({f"linear_{k}": np.array(float(v)) for k, v in linear.items()})
     np.savez(buf, kind=np.array(KIND), probs=probs, labels=labels, members=np.array(list(members)),
              delete=np.array(float(delete)), passes=np.array(int(passes)),
              whole_train=np.array(bool(whole_train)), cross_fit=np.array(bool(cross_fit)), **extra,

@@ -36,7 +36,8 @@ def test_distilled_students_name_a_known_teacher_and_need_a_teacher_file():
     known = {name for name, _ in LADDER + CANDIDATES + DISTILLED}
     for name, _ in DISTILLED:
         by, options = teacher_of(name)
-        assert by in known and by != name and set(options) <= {"delete", "passes", "cross_fit", "mix_copies"}
+        assert by in known and by != name and set(options) <= {"delete", "passes", "cross_fit", "mix_copies",
+                                                                  "linear_weight"}
         assert options.get("cross_fit", 2) >= 2  # K folds, one run each
         plain = Config.from_dict(load(name))
         if (plain.distill_weight, plain.distill_temperature) != (Config().distill_weight, Config().distill_temperature):
@@ -202,7 +203,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     args = [f"--data_dir={corpus_dir}", "--epochs=2", "--seeds=1", "--final_seeds=2", f"--runs_dir={runs}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=beyond_rand128_maxmean",
             "--distilled=beyond_distill_t2,beyond_distill_t4_words,beyond_distill_t4,beyond_distill_oof_t1,"
-            "beyond_distill_mixed,beyond_distill_t4_gen2",
+            "beyond_distill_mixed,beyond_distill_mixed_lin,beyond_distill_t4_gen2",
             "--compare=beyond_distill_t4", "--svm_c=1", "--refit"]
     r = run_module("experiments.ladder", *args, "--transductive", timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -213,7 +214,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     from experiments.ladder import teacher_of
     students = data["students"]
     first = ["beyond_distill_t2", "beyond_distill_t4_words", "beyond_distill_t4",  # the base's students asked for
-             "beyond_distill_oof_t1", "beyond_distill_mixed"]
+             "beyond_distill_oof_t1", "beyond_distill_mixed", "beyond_distill_mixed_lin"]
     assert [s["name"] for s in students][: len(first)] == first
     for s in students:
         saved = json.load(open(os.path.join(runs, s["name"], "config.json")))
@@ -236,6 +237,9 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
                 assert len(f["mix_index"]) == options["mix_copies"] * len(f["labels"]) == len(f["mix_probs"])
                 assert saved["mixed"] and json.load(open(os.path.join(runs, s["name"], "summary.json")))[
                     "mixed_documents_trained_on"] == len(f["mix_index"])
+            # a linear member blended in where the variant asks for one, and only there
+            blended = float(f["linear_weight"]) if "linear_weight" in f.files else 0.0
+            assert blended == pytest.approx(options.get("linear_weight", 0.0))
     best = max(students[: len(first)], key=lambda s: s["val"][0])
     if best["val"][0] > data["rows"][0]["val"][0]:  # a student wins on validation: it is chosen (or its own)
         assert data["finals"][1]["name"] == best["name"] and len(data["finals"]) >= 2
@@ -277,6 +281,9 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
             assert t["agreement"] == float((f["probs"].argmax(-1) == f["labels"]).mean())
             assert t["documents"] == len(f["labels"]) and t.get("cross_fit", False) == bool(f["cross_fit"])
         assert f"`{name}`: {len(t['members'])} runs" in md
+        if t.get("linear"):
+            assert f"logistic regression member at weight {t['linear']['weight']:.3g}" in md
+    assert any(t.get("linear") for t in data["teacher_files"].values())
     assert any(t.get("cross_fit") for t in data["teacher_files"].values())
     # --transductive: a distilled chosen configuration's refit again, distilling on the unlabeled test texts too
     trans = data["transductive"]

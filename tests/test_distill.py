@@ -449,3 +449,60 @@ def test_mixed_needs_a_teacher_file_with_mixed_documents(corpus_dir, teachers, t
     r = run_module("ngjax.teacher", f"--workdirs={teachers[0][0]}", f"--out={tmp_path / 'x.npz'}",
                    f"--cache_dir={cache}", "--mix_copies=-1")
     assert r.returncode != 0 and "--mix_copies=-1" in r.stderr.strip().splitlines()[-1]
+
+
+def test_linear_member_chooses_c_on_validation_and_fills_absent_groups():
+    from ngjax import linear
+    texts = ["apple banana", "apple cherry", "banana apple", "zebra yak", "yak zebra lion", "lion zebra"] * 3
+    labels = np.array([0, 0, 0, 2, 2, 2] * 3)  # group 1 never occurs
+    val = (["apple", "zebra lion", "banana cherry", "yak"], np.array([0, 2, 0, 2]))
+    said = []
+    member = linear.fit((texts, labels), val, str.split, cs=(0.01, 10.0), say=lambda m, **k: said.append(m))
+    assert [c for c, _ in member.tried] == [0.01, 10.0] and len(said) == 2
+    assert member.val_accuracy == max(acc for _, acc in member.tried)
+    assert member.c == next(c for c, acc in member.tried if acc == member.val_accuracy)  # the first best
+    p = member.probabilities(["apple banana", "zebra"], 3)
+    assert p.shape == (2, 3) and (p[:, 1] == 0).all() and np.allclose(p.sum(1), 1, atol=1e-6)
+    assert p[0].argmax() == 0 and p[1].argmax() == 2
+    np.testing.assert_allclose(linear.blend(np.full((2, 3), 1 / 3), p, 0.25), 0.75 / 3 + 0.25 * p, rtol=1e-6)
+    with pytest.raises(NgjaxError, match="--linear_c"):
+        linear.fit((texts, labels), val, str.split, cs=("x",))
+    with pytest.raises(NgjaxError, match="no validation part"):
+        linear.fit((texts, labels), ([], []), str.split)
+
+
+def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_path):
+    """--linear_weight=W: the file's probabilities on the training and mixed documents are (1 - W) x
+    the runs' average + W x a TF-IDF + logistic regression model fit on the training part (C chosen on
+    validation), whose C and weight the file records; bad values are one line before anything runs."""
+    from ngjax import augment, linear
+    from ngjax.data import split_texts
+    from ngjax.tokenizer import Tokenizer
+    from ngjax.workdir import load_run
+    dirs, _, cache = teachers
+    plain, lin = str(tmp_path / "plain.npz"), str(tmp_path / "lin.npz")
+    for out, more in ((plain, []), (lin, ["--linear_weight=0.25", "--linear_c=0.1,10"])):
+        r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+                       "--mix_copies=1", "--mix_length=12", *more)
+        assert r.returncode == 0, r.stderr
+    with np.load(plain) as f, np.load(lin) as g:
+        parts = split_texts(load_run(dirs[0]).cfg)
+        member = linear.fit(parts["train"], parts["val"], Tokenizer().text_to_word_sequence, (0.1, 10.0),
+                            say=lambda *a, **k: None)
+        assert float(g["linear_C"]) == member.c and float(g["linear_weight"]) == 0.25
+        assert float(g["linear_val_accuracy"]) == member.val_accuracy
+        classes = f["probs"].shape[1]
+        mine = member.probabilities(parts["train"][0], classes)
+        np.testing.assert_allclose(g["probs"], 0.75 * f["probs"] + 0.25 * mine, rtol=1e-5, atol=1e-6)
+        words = augment.word_lists(parts["train"][0], Tokenizer())
+        mixed = member.probabilities(augment.texts(words, f["mix_index"]), classes)
+        np.testing.assert_array_equal(g["mix_index"], f["mix_index"])
+        np.testing.assert_allclose(g["mix_probs"], 0.75 * f["mix_probs"] + 0.25 * mixed, rtol=1e-5, atol=1e-6)
+        assert "linear_weight" not in f.files
+    for bad in (["--linear_weight=1.5"], ["--linear_weight=0.5", "--linear_c=abc"]):
+        r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={tmp_path / 'x.npz'}",
+                       f"--cache_dir={cache}", *bad)
+        assert r.returncode != 0 and bad[-1] in r.stderr.strip().splitlines()[-1]
+    with pytest.raises(NgjaxError, match="--cross_fit"):
+        teacher.check_linear(0.2, True)
+    assert not os.path.exists(tmp_path / "x.npz")

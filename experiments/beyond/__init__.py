@@ -67,6 +67,10 @@ DISTILLED = [
      "documents, as its teachers did when they wrote the targets (the best on validation)"),
     ("beyond_distill_mixed", "beyond_distill_t4_words_nodrop also distilled on mixed training documents (one's "
      "beginning spliced onto another's end, 2 per document, labelled by the teachers; soft term only)"),
+    ("beyond_distill_mixed_lin", "beyond_distill_mixed taught also by a TF-IDF + logistic regression model of whole "
+     "documents, a sixth member of equal weight beside the 5 runs"),
+    ("beyond_distill_mixed_gen2", "second generation: beyond_distill_mixed taught by the 5-run ensemble of "
+     "beyond_distill_mixed (on training and mixed documents)"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
