@@ -123,7 +123,7 @@ def teacher_file(base: str, options: dict, dirs) -> str:
         transductive = options.pop("transductive", False)
         copies = int(options.pop("mix_copies", 0))
         weight = float(options.pop("linear_weight", 0.0))
-        teacher.check_linear(weight, bool(k))
+        linear.check(weight, bool(k))
         make = teacher.ensemble_probabilities
         if k:
             dirs, make = cross_fit_runs(base, k), teacher.cross_fitted_probabilities
@@ -133,7 +133,7 @@ def teacher_file(base: str, options: dict, dirs) -> str:
         mixes, mix_probs = (teacher.mixed_probabilities(dirs, copies, MIX_LENGTH, 0, whole) if copies else (None, None))
         member = None
         if weight:
-            probs, test, mix_probs, member = teacher.linear_blend(dirs, weight, linear.DEFAULT_CS, whole, probs, labels,
+            probs, test, mix_probs, member = linear.blend_into(dirs, weight, linear.DEFAULT_CS, whole, probs, labels,
                                                                   test, mixes, mix_probs)
         distill.write(path, probs, labels, split, dirs, cross_fit=bool(k), test_probs=test, mixes=mixes,
                       mix_probs=mix_probs, linear=member, **options)

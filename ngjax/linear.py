@@ -12,7 +12,7 @@ the blended targets is still one recurrent network at prediction.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -82,3 +82,46 @@ def blend(ensemble: np.ndarray, member: np.ndarray, weight: float) -> np.ndarray
     if ensemble.shape != member.shape:
         raise NgjaxError(f"the linear member's probabilities {member.shape} do not match the runs' {ensemble.shape}")
     return ((1.0 - weight) * np.asarray(ensemble, np.float64) + weight * member).astype(np.float32)
+
+
+def check(weight: float, cross_fit: bool, cs: Sequence = DEFAULT_CS) -> None:
+    """Refuse a linear member that cannot be built, before any teacher is read."""
+    c_values(cs)
+    if not 0.0 <= weight < 1.0:
+        raise NgjaxError(f"--linear_weight={weight}: must be in [0, 1) (0 = no linear member)")
+    if weight and cross_fit:
+        raise NgjaxError("--linear_weight with --cross_fit: the linear member is fit on every training document, so "
+                         "its targets would not be out-of-fold; drop one of the two")
+
+
+def blend_into(workdirs: Sequence[str], weight: float, cs: Sequence[float], whole_train: bool, probs: np.ndarray,
+               labels: np.ndarray, test: Optional[np.ndarray] = None, mixes: Optional[np.ndarray] = None,
+               mix_probs: Optional[np.ndarray] = None, say=print):
+    """A teacher file's targets (of the runs ``workdirs``) with the member blended in at ``weight``:
+    fit on the runs' training part, its C chosen among ``cs`` on their validation part; it reads the
+    file's documents (the training part, or every training document with ``whole_train``), the mixed
+    documents and the test texts as whole texts. Returns (probs, test, mix_probs, what it was)."""
+    from ngjax import augment
+    from ngjax.corpus import load_corpus
+    from ngjax.data import split_texts
+    from ngjax.tokenizer import Tokenizer
+    from ngjax.workdir import read_config
+
+    check(weight, False, cs)
+    cfg = read_config(workdirs[0]).replace(cv_folds=0, cv_fold=0)
+    parts = split_texts(cfg)
+    split = Tokenizer().text_to_word_sequence
+    member = fit(parts["train"], parts.get("val", ((), ())), split, cs, say)
+    texts, file_labels = split_texts(cfg.replace(val_fraction=0.0) if whole_train else cfg)["train"]
+    if not np.array_equal(np.asarray(file_labels), labels):
+        raise NgjaxError("--linear_weight: the corpus' training labels differ from the runs'; was the data changed "
+                         "since they trained?")
+    classes = probs.shape[1]
+    probs = blend(probs, member.probabilities(texts, classes), weight)
+    if test is not None:
+        test = blend(test, member.probabilities(load_corpus(cfg.data_dir, cfg.remove).texts["test"], classes), weight)
+    if mixes is not None:
+        words = augment.word_lists(texts, Tokenizer())
+        mix_probs = blend(mix_probs, member.probabilities(augment.texts(words, mixes), classes), weight)
+    say(f"linear member: C={member.c:g} (validation accuracy {member.val_accuracy:.4f}), weight {weight:g}", flush=True)
+    return probs, test, mix_probs, {"weight": weight, "C": member.c, "val_accuracy": member.val_accuracy}

@@ -249,50 +249,6 @@ def mixed_probabilities(workdirs: Sequence[str], copies: int, limit: int, seed: 
     return mixes, (total / len(workdirs)).astype(np.float32)
 
 
-def check_linear(weight: float, cross_fit: bool, cs: Sequence = linear.DEFAULT_CS) -> None:
-    """Refuse a linear member that cannot be built, before any teacher is read."""
-    linear.c_values(cs)
-    if not 0.0 <= weight < 1.0:
-        raise NgjaxError(f"--linear_weight={weight}: must be in [0, 1) (0 = no linear member)")
-    if weight and cross_fit:
-        raise NgjaxError("--linear_weight with --cross_fit: the linear member is fit on every training document, so "
-                         "its targets would not be out-of-fold; drop one of the two")
-
-
-def linear_blend(workdirs: Sequence[str], weight: float, cs: Sequence[float], whole_train: bool, probs: np.ndarray,
-                 labels: np.ndarray, test: Optional[np.ndarray] = None, mixes: Optional[np.ndarray] = None,
-                 mix_probs: Optional[np.ndarray] = None, say=print):
-    """The file's targets with a linear bag-of-words member (``ngjax.linear``) blended in at ``weight``:
-    fit on the runs' training part, its C chosen among ``cs`` on their validation part; it reads the
-    file's documents (the training part, or every training document with ``whole_train``), the mixed
-    documents and the test texts as whole texts. Returns (probs, test, mix_probs, what it was)."""
-    from ngjax import augment
-    from ngjax.corpus import load_corpus
-    from ngjax.data import split_texts
-    from ngjax.tokenizer import Tokenizer
-    from ngjax.workdir import read_config
-
-    check_linear(weight, False, cs)
-    cfg = read_config(workdirs[0]).replace(cv_folds=0, cv_fold=0)
-    parts = split_texts(cfg)
-    split = Tokenizer().text_to_word_sequence
-    member = linear.fit(parts["train"], parts.get("val", ((), ())), split, cs, say)
-    texts, file_labels = split_texts(cfg.replace(val_fraction=0.0) if whole_train else cfg)["train"]
-    if not np.array_equal(np.asarray(file_labels), labels):
-        raise NgjaxError("--linear_weight: the corpus' training labels differ from the runs'; was the data changed "
-                         "since they trained?")
-    classes = probs.shape[1]
-    probs = linear.blend(probs, member.probabilities(texts, classes), weight)
-    if test is not None:
-        test = linear.blend(test, member.probabilities(load_corpus(cfg.data_dir, cfg.remove).texts["test"], classes),
-                            weight)
-    if mixes is not None:
-        words = augment.word_lists(texts, Tokenizer())
-        mix_probs = linear.blend(mix_probs, member.probabilities(augment.texts(words, mixes), classes), weight)
-    say(f"linear member: C={member.c:g} (validation accuracy {member.val_accuracy:.4f}), weight {weight:g}", flush=True)
-    return probs, test, mix_probs, {"weight": weight, "C": member.c, "val_accuracy": member.val_accuracy}
-
-
 def main(argv) -> int:
     from absl import flags
 
@@ -303,7 +259,7 @@ def main(argv) -> int:
         raise NgjaxError("--out: give the teacher file to write (e.g. teacher.npz)")
     if FLAGS.mix_copies < 0 or FLAGS.mix_length < 1:
         raise NgjaxError(f"--mix_copies={FLAGS.mix_copies} / --mix_length={FLAGS.mix_length}: must be >= 0 / >= 1")
-    check_linear(FLAGS.linear_weight, FLAGS.cross_fit, FLAGS.linear_c)
+    linear.check(FLAGS.linear_weight, FLAGS.cross_fit, FLAGS.linear_c)
     make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
     probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
                                 seed=FLAGS.seed, whole_train=FLAGS.whole_train)
@@ -317,7 +273,7 @@ def main(argv) -> int:
                              "was the data changed since the runs trained?")
     member = None
     if FLAGS.linear_weight:
-        probs, test, mix_probs, member = linear_blend(FLAGS.workdirs, FLAGS.linear_weight, FLAGS.linear_c,
+        probs, test, mix_probs, member = linear.blend_into(FLAGS.workdirs, FLAGS.linear_weight, FLAGS.linear_c,
                                                       FLAGS.whole_train, probs, labels, test, mixes, mix_probs)
     distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
                   whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test, mixes=mixes,

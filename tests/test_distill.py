@@ -504,5 +504,5 @@ def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_
                        f"--cache_dir={cache}", *bad)
         assert r.returncode != 0 and bad[-1] in r.stderr.strip().splitlines()[-1]
     with pytest.raises(NgjaxError, match="--cross_fit"):
-        teacher.check_linear(0.2, True)
+        linear.check(0.2, True)
     assert not os.path.exists(tmp_path / "x.npz")
