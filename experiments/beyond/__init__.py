@@ -69,6 +69,7 @@ DISTILLED = [
      "beginning spliced onto another's end, 2 per document, labelled by the teachers; soft term only)"),
     ("beyond_distill_mixed_lin", "beyond_distill_mixed taught also by a TF-IDF + logistic regression model of whole "
      "documents, a sixth member of equal weight beside the 5 runs"),
+    ("beyond_distill_mixed_lin2", "beyond_distill_mixed_lin with the linear member at weight 1/3 instead of 1/6"),
     ("beyond_distill_mixed_gen2", "second generation: beyond_distill_mixed taught by the 5-run ensemble of "
      "beyond_distill_mixed (on training and mixed documents)"),
 ]
