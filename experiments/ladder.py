@@ -497,9 +497,12 @@ def main(argv):
     md = table(rows + students, svm, finals, compared, refits)
     configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
     result = finals[-1] if finals else best
-    teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
-             f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f})"
-             if len(finals) > 1 else "")
+    teach = ""
+    if len(finals) > 1:
+        weight = teacher_of(finals[-1]["name"])[1].get("linear_weight")
+        teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
+                 f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f}"
+                 + (f", with a TF-IDF + logistic regression member at weight {weight:.3g}" if weight else "") + ")")
     header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
               f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''}"
               f"{' and the compared ones' if compared else ''})\n\nCommand: "
