@@ -274,7 +274,7 @@ def main(argv) -> int:
     member = None
     if FLAGS.linear_weight:
         probs, test, mix_probs, member = linear.blend_into(FLAGS.workdirs, FLAGS.linear_weight, FLAGS.linear_c,
-                                                      FLAGS.whole_train, probs, labels, test, mixes, mix_probs)
+                                                           FLAGS.whole_train, probs, labels, test, mixes, mix_probs)
     distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
                   whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test, mixes=mixes,
                   mix_probs=mix_probs, linear=member)
@@ -304,7 +304,7 @@ def _define_flags() -> None:
     flags.DEFINE_integer("mix_length", 400, "With --mix_copies: the cut falls within each document's first N words.")
     flags.DEFINE_float("linear_weight", 0.0, "Blend a TF-IDF + logistic regression member (ngjax.linear, fit on the runs' "
                        "training part, whole documents) into every target at this weight (0 = none).")
-    flags.DEFINE_list("linear_c", [str(c) for c in (1, 3, 10, 30, 100)], "With --linear_weight: C values of the "
+    flags.DEFINE_list("linear_c", [f"{c:g}" for c in linear.DEFAULT_CS], "With --linear_weight: C values of the "
                       "linear member, one chosen on the runs' validation part.")
     flags.DEFINE_bool("transductive", False, "Also write the runs' averaged probabilities on the test texts, for a "
                       "student run with --transductive (it distils on those texts, unlabeled; a transductive result).")
