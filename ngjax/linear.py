@@ -48,29 +48,30 @@ def c_values(cs: Sequence) -> list:
 
 def fit(train: tuple, val: tuple, split_words, cs: Sequence[float] = DEFAULT_CS, say=print) -> Member:
     """The member for (texts, labels) ``train``, C chosen among ``cs`` by accuracy on (texts, labels)
-    ``val`` (ties: the smaller C); ``split_words``: text -> words."""
+    ``val`` (ties: the first); ``split_words``: text -> words. With one C an empty ``val`` is allowed
+    (nothing to choose; its validation accuracy is then NaN)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
 
     cs = c_values(cs)
     (x_tr, y_tr), (x_va, y_va) = train, val
-    if not len(x_va):
+    if not len(x_va) and len(cs) > 1:
         raise NgjaxError("--linear_weight: the teachers have no validation part to choose the linear member's C on; "
-                         "use teachers trained with --val_fraction > 0")
+                         "give one --linear_c, or use teachers trained with --val_fraction > 0")
     if len(np.unique(y_tr)) < 2:
         raise NgjaxError("--linear_weight: the training part holds fewer than 2 groups")
     features = make_pipeline(CountVectorizer(analyzer=split_words), TfidfTransformer(sublinear_tf=True))
     f_tr = features.fit_transform(list(x_tr), y_tr)
-    f_va = features.transform(list(x_va))
+    f_va = features.transform(list(x_va)) if len(x_va) else None
     best = None
     tried = []
     for c in cs:
         clf = LogisticRegression(C=c, max_iter=2000).fit(f_tr, y_tr)
-        acc = float((clf.predict(f_va) == np.asarray(y_va)).mean())
+        acc = float((clf.predict(f_va) == np.asarray(y_va)).mean()) if f_va is not None else float("nan")
         tried.append((c, acc))
         say(f"linear member: C={c:g} validation accuracy {acc:.4f}", flush=True)
-        if best is None or acc > best[1]:
+        if best is None or acc > best[1]:  # NaN (no validation, one C) never beats the first
             best = (c, acc, clf)
     c, acc, clf = best
     return Member(model=Pipeline(list(features.steps) + [("logisticregression", clf)]), c=c, val_accuracy=acc,

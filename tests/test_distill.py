@@ -469,6 +469,8 @@ def test_linear_member_chooses_c_on_validation_and_fills_absent_groups():
         linear.fit((texts, labels), val, str.split, cs=("x",))
     with pytest.raises(NgjaxError, match="no validation part"):
         linear.fit((texts, labels), ([], []), str.split)
+    alone = linear.fit((texts, labels), ([], []), str.split, cs=(10.0,), say=lambda *a, **k: None)
+    assert alone.c == 10.0 and np.isnan(alone.val_accuracy)  # one C: nothing to choose, no validation needed
 
 
 def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_path):
