@@ -113,7 +113,7 @@ def blend_into(workdirs: Sequence[str], weight: float, cs: Sequence[float], whol
     parts = split_texts(cfg)
     split = Tokenizer().text_to_word_sequence
     member = fit(parts["train"], parts.get("val", ((), ())), split, cs, say)
-    texts, file_labels = split_texts(cfg.replace(val_fraction=0.0) if whole_train else cfg)["train"]
+    texts, file_labels = split_texts(cfg.replace(val_fraction=0.0))["train"] if whole_train else parts["train"]
     if not np.array_equal(np.asarray(file_labels), labels):
         raise NgjaxError("--linear_weight: the corpus' training labels differ from the runs'; was the data changed "
                          "since they trained?")
@@ -121,7 +121,7 @@ def blend_into(workdirs: Sequence[str], weight: float, cs: Sequence[float], whol
     probs = blend(probs, member.probabilities(texts, classes), weight)
     if test is not None:
         test = blend(test, member.probabilities(load_corpus(cfg.data_dir, cfg.remove).texts["test"], classes), weight)
-    if mixes is not None:
+    if mixes is not None:  # the mixes index words as every run's tokenizer splits them (num_words aside, the defaults)
         words = augment.word_lists(texts, Tokenizer())
         mix_probs = blend(mix_probs, member.probabilities(augment.texts(words, mixes), classes), weight)
     say(f"linear member: C={member.c:g} (validation accuracy {member.val_accuracy:.4f}), weight {weight:g}", flush=True)

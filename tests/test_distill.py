@@ -501,6 +501,13 @@ def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_
         np.testing.assert_array_equal(g["mix_index"], f["mix_index"])
         np.testing.assert_allclose(g["mix_probs"], 0.75 * f["mix_probs"] + 0.25 * mixed, rtol=1e-5, atol=1e-6)
         assert "linear_weight" not in f.files
+    # --whole_train: the member (still fit on the training part) reads every training document, in the corpus' order
+    whole, labels, _ = teacher.ensemble_probabilities(dirs, cache, whole_train=True, say=lambda *a, **k: None)
+    blended, _, _, info = linear.blend_into(dirs, 0.25, (0.1, 10.0), True, whole, labels, say=lambda *a, **k: None)
+    everything = split_texts(load_run(dirs[0]).cfg.replace(val_fraction=0.0))["train"][0]
+    assert len(everything) == len(labels) > len(parts["train"][0]) and info["C"] == member.c
+    np.testing.assert_allclose(blended, 0.75 * whole + 0.25 * member.probabilities(everything, classes), rtol=1e-5,
+                               atol=1e-6)
     for bad in (["--linear_weight=1.5"], ["--linear_weight=0.5", "--linear_c=abc"]):
         r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={tmp_path / 'x.npz'}",
                        f"--cache_dir={cache}", *bad)
