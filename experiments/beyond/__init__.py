@@ -72,6 +72,8 @@ DISTILLED = [
     ("beyond_distill_mixed_lin2", "beyond_distill_mixed_lin with the linear member at weight 1/3 instead of 1/6"),
     ("beyond_distill_mixed_gen2", "second generation: beyond_distill_mixed taught by the 5-run ensemble of "
      "beyond_distill_mixed (on training and mixed documents)"),
+    ("beyond_distill_mixed_lin_gen2", "second generation: beyond_distill_mixed_lin taught by the 5-run ensemble of "
+     "beyond_distill_mixed_lin and the linear member at weight 1/6"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
