@@ -37,7 +37,8 @@ flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: 
 flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
 flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
 flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy", "bigru256",
-                                "bigru256_buckets", "bilstm256", "bilstm256_buckets"],
+                                "bigru256_buckets", "bigru256_manual", "bilstm256", "bilstm256_buckets",
+                                "bilstm256_manual"],
                   "Variants to time.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
 flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
@@ -59,7 +60,8 @@ VARIANTS = {
 # Bidirectional GRU(64) (or LSTM) over 256 post-truncated tokens, global max pool, dropout 0.5,
 # Dense(20), batch 64. ngjax masks padding (its pooling needs it); the peers do not. The
 # *_buckets rows are the same ngjax model with --length_buckets (less padding computed); their
-# peer times are those of the row they name in PEERS_FROM, measured in the same run.
+# peer times are those of the row they name in PEERS_FROM, measured in the same run; the *_manual
+# rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets.
 LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
             seq_len=256, batch_size=64, padding="post", truncating="post")
 VARIANTS.update({
@@ -67,8 +69,11 @@ VARIANTS.update({
     "bigru256_buckets": dict(LONG, cell="gru", length_buckets=8),
     "bilstm256": dict(LONG, cell="lstm"),
     "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
+    "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, manual_backward=True),
+    "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True),
 })
-PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256"}
+PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
+              "bilstm256_manual": "bilstm256"}
 PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
 
 
@@ -268,7 +273,9 @@ def main(argv):
         lines.append("\nbigru256 / bilstm256: trainable 50-d table (20k rows), Bidirectional GRU(64) / LSTM(64) "
                      "over 256 post-truncated tokens, global max pool, dropout 0.5, Dense(20), batch 64 (177 "
                      "steps). ngjax masks padding; Keras and PyTorch do not. The *_buckets rows run the same "
-                     "ngjax model with --length_buckets=8 against the peer times of the row named in brackets.")
+                     "ngjax model with --length_buckets=8 against the peer times of the row named in brackets; the "
+                     "*_manual rows add --manual_backward (the hand-written backward pass of the masked "
+                     "recurrence, ngjax.recurrence).")
     if "random_emb_lazy" in FLAGS.variants:
         lines.append("\nrandom_emb_lazy is a different optimizer (`--embedding_optimizer=lazy_adam`): ngjax "
                      "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "

@@ -114,6 +114,9 @@ class Config:
                           choices=("val_accuracy", "val_loss"))
     length_buckets: int = option(0, "Batch documents of similar length at N static lengths (0 = off): less padding "
                                  "is computed; changes which documents share a batch; needs a masked model.")
+    manual_backward: bool = option(False, "Differentiate the masked recurrences (bidirectional layers, pooled heads, "
+                                   "--mask_padding) with a hand-written backward pass (ngjax.recurrence): the same "
+                                   "gradients up to rounding, faster on CPU; off keeps jax.grad of the scan.")
     seed: int = option(0, "Seed of init and shuffling.")
     seeds: int = option(1, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give "
                         "mean/std.", positive=True)
@@ -228,6 +231,9 @@ def validate(cfg: Config) -> Config:
     if cfg.length_buckets and not masked(cfg):
         raise ConfigError("--length_buckets drops padding steps, which changes an unmasked model; add "
                           "--mask_padding (or use --bidirectional / a pooled head, which mask)")
+    if cfg.manual_backward and not masked(cfg):
+        raise ConfigError("--manual_backward replaces the masked recurrence's gradient; add --mask_padding (or use "
+                          "--bidirectional / a pooled head, which mask), or drop it")
     if cfg.length_buckets and cfg.loop == "step":
         raise ConfigError("--length_buckets runs in the compiled epoch; use --loop=epoch")
     if not (isinstance(cfg.distill_weight, (int, float)) and 0.0 <= cfg.distill_weight <= 1.0):

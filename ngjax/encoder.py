@@ -9,7 +9,9 @@ product and the gates stay in the sequential loop. A bidirectional layer runs bo
 Masks: with ``spec.masked`` (``--mask_padding``, and always for bidirectional layers and pooled
 heads) a step on token 0 leaves the carry unchanged, whatever the padding side; so the forward
 pass ends at each document's last real token and the backward pass starts there, and a document
-gives the same features padded pre, post or not at all.
+gives the same features padded pre, post or not at all. With ``spec.manual_backward`` a masked
+layer's scan is ``ngjax.recurrence.scan`` instead: the same forward values, and a hand-written
+backward pass in place of ``jax.grad`` of the scan.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Dict, Optional
 import jax
 import jax.numpy as jnp
 
-from ngjax import cells
+from ngjax import cells, recurrence
 
 EMBED_DROPOUT, OUTPUT_DROPOUT = 0, 1  # streams folded into a step's dropout key
 
@@ -71,6 +73,10 @@ def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
     step = cells.CELLS[spec.cell].step
     carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
+    if mask is not None and spec.manual_backward:
+        ys = _manual(jax.tree_util.tree_map(lambda a: a[None], p), xw[:, None],
+                     mask.T[:, None, :, None], spec)[:, 0]
+        return jnp.swapaxes(ys, 0, 1) if sequences else ys[-1]
     if mask is not None:
         def body(carry, inp):
             xw_t, m_t = inp
@@ -96,18 +102,31 @@ def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     xw = jnp.stack([xw[:, 0], xw[::-1, 1]], axis=1)  # the backward direction reads time reversed
     m = mask.T[:, :, None]  # [T, B, 1]
     m = jnp.stack([m, m[::-1]], axis=1)  # [T, 2, B, 1]
-    step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
-    zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
-    carry = (zeros,) * cells.CELLS[spec.cell].carry
+    if spec.manual_backward:
+        ys = _manual(both, xw, m, spec)
+        final = ys[-1]
+    else:
+        step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
+        zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
+        carry = (zeros,) * cells.CELLS[spec.cell].carry
 
-    def body(carry, inp):
-        xw_t, m_t = inp
-        new, _ = step(both, carry, xw_t)
-        carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
-        return carry, (carry[0] if sequences else None)
+        def body(carry, inp):
+            xw_t, m_t = inp
+            new, _ = step(both, carry, xw_t)
+            carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
+            return carry, (carry[0] if sequences else None)
 
-    carry, ys = jax.lax.scan(body, carry, (xw, m), unroll=spec.unroll)
+        carry, ys = jax.lax.scan(body, carry, (xw, m), unroll=spec.unroll)
+        final = carry[0]
     if not sequences:
-        return jnp.concatenate([carry[0][0], carry[0][1]], axis=-1)
+        return jnp.concatenate([final[0], final[1]], axis=-1)
     out = jnp.concatenate([ys[:, 0], ys[::-1, 1]], axis=-1)  # [T, B, 2H], backward back in time order
     return jnp.swapaxes(out, 0, 1)
+
+
+def _manual(stacked, xw: jax.Array, m: jax.Array, spec) -> jax.Array:
+    """The masked scan with the hand-written backward pass (``--manual_backward``, ngjax.recurrence):
+    ``stacked`` holds D directions' params on a leading axis; xw [T, D, B, G*H], m [T, D, B, 1] ->
+    the states [T, D, B, H]."""
+    bias = stacked["bias"][:, 1] if cells.CELLS[spec.cell].bias_rows == 2 else None  # GRU's recurrent bias
+    return recurrence.scan(spec.cell, stacked["recurrent_kernel"], bias, xw, m, spec.unroll)

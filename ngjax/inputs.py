@@ -97,7 +97,8 @@ def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model
     return model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
                                hidden_size=cfg.hidden_size, num_classes=num_classes,
                                trainable_embedding=cfg.embeddings == "random" or cfg.finetune_embedding,
-                               mask_padding=cfg.mask_padding, unroll=unroll, bidirectional=cfg.bidirectional,
+                               mask_padding=cfg.mask_padding, unroll=unroll,
+                               manual_backward=cfg.manual_backward, bidirectional=cfg.bidirectional,
                                num_layers=cfg.num_layers, pool=cfg.pool, pool_embeddings=cfg.pool_embeddings,
                                embed_dropout=cfg.embed_dropout,
                                dropout=cfg.dropout)

@@ -44,6 +44,7 @@ class ModelSpec:
     trainable_embedding: bool = False
     mask_padding: bool = False
     unroll: int = 1
+    manual_backward: bool = False  # masked recurrences differentiate through ngjax.recurrence
     bidirectional: bool = False
     num_layers: int = 1
     pool: str = "last"
