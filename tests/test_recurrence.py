@@ -72,3 +72,16 @@ def test_manual_backward_needs_a_masked_model_and_reaches_the_spec():
     cfg = validate(Config(cell="gru", bidirectional=True, pool="max", manual_backward=True))
     assert spec_for(cfg, rows=10, num_classes=20).manual_backward
     assert not spec_for(validate(Config(cell="gru", bidirectional=True)), rows=10, num_classes=20).manual_backward
+
+
+def test_manual_backward_under_vmap_as_seeds_replicas_train():
+    """--seeds=K vmaps the train step over replicas: the custom backward pass batches too."""
+    auto = model.ModelSpec("lstm", rows=30, embed_dim=5, hidden_size=4, num_classes=3, bidirectional=True,
+                           pool="max", trainable_embedding=True)
+    manual = dataclasses.replace(auto, manual_backward=True)
+    replicas = jax.vmap(lambda k: model.init(k, auto))(jax.random.split(jax.random.PRNGKey(0), 3))
+    tokens, labels = _tokens(), jnp.asarray([0, 1, 2, 0, 1, 2])
+    g_m, g_a = (jax.vmap(jax.grad(_loss(s, tokens, labels)))(replicas) for s in (manual, auto))
+    for a, b in zip(jax.tree_util.tree_leaves(g_m), jax.tree_util.tree_leaves(g_a)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(g_m["lstm"]["forward"]["recurrent_kernel"][0], g_m["lstm"]["forward"]["recurrent_kernel"][1])
