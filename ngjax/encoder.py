@@ -71,12 +71,12 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
 def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     """One direction: x float32[B, T, In] -> [B, T, H] (sequences) or the final h [B, H]."""
     xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
-    step = cells.CELLS[spec.cell].step
-    carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
-    if mask is not None and spec.manual_backward:
+    if mask is not None and spec.manual_backward:  # one direction: D = 1
         ys = _manual(jax.tree_util.tree_map(lambda a: a[None], p), xw[:, None],
                      mask.T[:, None, :, None], spec)[:, 0]
         return jnp.swapaxes(ys, 0, 1) if sequences else ys[-1]
+    step = cells.CELLS[spec.cell].step
+    carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
     if mask is not None:
         def body(carry, inp):
             xw_t, m_t = inp

@@ -28,7 +28,7 @@ from typing import Optional
 import jax
 import jax.numpy as jnp
 
-CARRIES = {"lstm": 2, "gru": 1, "rnn": 1}  # arrays in each cell's carry: (h, c) or (h,)
+from ngjax import cells
 
 
 def _rec(U: jax.Array, h: jax.Array) -> jax.Array:
@@ -102,7 +102,7 @@ def _run(cell: str, U, b, xw, m, unroll: int):
         new = tuple(jnp.where(m_t, x, old) for x, old in zip(new, carry))
         return new, (new[0], carry, saved)
 
-    _, out = jax.lax.scan(body, (zeros,) * CARRIES[cell], (xw, m), unroll=unroll)
+    _, out = jax.lax.scan(body, (zeros,) * cells.CELLS[cell].carry, (xw, m), unroll=unroll)
     return out
 
 
@@ -131,7 +131,7 @@ def _scan_backward(cell, unroll, res, d_ys):
         return tuple(x - k + p for x, k, p in zip(g, d_new, d_prev)), (d_xw, d_rec)
 
     zeros = jnp.zeros_like(d_ys[0])
-    _, (d_xw, d_rec) = jax.lax.scan(body, (zeros,) * CARRIES[cell], (d_ys, prev, saved, m), reverse=True,
+    _, (d_xw, d_rec) = jax.lax.scan(body, (zeros,) * cells.CELLS[cell].carry, (d_ys, prev, saved, m), reverse=True,
                                     unroll=unroll)
     d_U = jnp.einsum("tdbh,tdbk->dhk", prev[0], d_rec)  # every step's kernel gradient in one product
     d_b = None if b is None else d_rec.sum(axis=(0, 2))
