@@ -68,6 +68,9 @@ def define_flags() -> None:
     flags.DEFINE_bool("transductive", False, "With --refit: also train the refit with the final seeds distilled on "
                       "the test texts, unlabeled, with its teachers' probabilities on them (--transductive): a "
                       "separate row, transductive (the model has seen the test texts, never their labels).")
+    flags.DEFINE_string("prior", None, "An earlier ladder run's results (its OUT.json) that this run extends: its "
+                        "configurations count as tried and join the table (marked), and a student of this run is "
+                        "chosen only if it beats every one of them on validation (their runs are not needed).")
     flags.DEFINE_string("workers", "1", "Steps trained at once, each in its own process (a number or auto).")
     flags.DEFINE_list("svm_c", ["0.1", "0.3", "1", "3"], "C values the TF-IDF + LinearSVC baseline tries on validation.")
 
@@ -287,17 +290,19 @@ def train_students(teacher_name: str, teacher_dirs, tried=()):
     return [row_of(name, workdir) for name, _, workdir in jobs], paths, 0
 
 
-def distill_phase(base: dict, teacher_dirs, tried=()):
+def distill_phase(base: dict, teacher_dirs, tried=(), bar=None):
     """Phase 3: the students of ``base`` (its final seeds' ensemble as the teacher), one run each
-    with --seeds; the best on validation, if it beats ``base`` there, trained with the final seeds.
+    with --seeds; the best on validation, if it beats ``base`` there (and ``bar``, the best row of
+    --prior), trained with the final seeds.
     Returns (student rows, final student row or None, its final workdirs, exit code)."""
     rows, paths, code = train_students(base["name"], teacher_dirs, tried)
     if code or not rows:
         return rows, None, [], code
     best = max(rows, key=lambda r: r["val"][0])
-    if best["val"][0] <= base["val"][0]:
-        print(f"=== no student beats {base['name']} on validation ({best['val'][0]:.4f} <= "
-              f"{base['val'][0]:.4f})", flush=True)
+    to_beat = max([base] + ([bar] if bar else []), key=lambda r: r["val"][0])
+    if best["val"][0] <= to_beat["val"][0]:
+        print(f"=== no student beats {to_beat['name']}{' (--prior)' if to_beat is bar else ''} on validation "
+              f"({best['val'][0]:.4f} <= {to_beat['val'][0]:.4f})", flush=True)
         return rows, None, [], 0
     final, dirs, code = train_final(best["name"], teacher=paths[best["name"]])
     return rows, final, dirs, code
@@ -383,7 +388,7 @@ def table(rows, svm, finals=(), compared=(), refits=()) -> str:
         elif r in refits:
             name = f"**{r['name']}, refit on train + validation, {r['seeds']} seeds**"
         else:
-            name = r["name"]
+            name = r["name"] + (" (earlier run)" if r.get("prior") else "")
         what = r["step"] if r["name"] in dict(LADDER) or r in finals + compared else f"(tried) {r['step']}"
         if r in refits:
             what = f"the chosen configuration trained on train + validation for {r['refit_epochs']} epochs"
@@ -434,6 +439,20 @@ def plot(rows, svm, path: str) -> None:
     plt.close(fig)
 
 
+def prior_rows():
+    """(the --prior run's tried rows not trained again here are added later; all of them, the best on
+    validation, its configurations tried) or ([], None, 0)."""
+    if not FLAGS.prior:
+        return [], None, 0
+    try:
+        prior = files.read_json(FLAGS.prior)
+        rows = [dict(r, prior=True) for r in prior["rows"] + prior["students"] + prior.get("earlier", [])]
+        return rows, max(rows, key=lambda r: r["val"][0]), int(prior["configurations_tried"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"--prior={FLAGS.prior}: not a ladder results file ({e}); give the OUT.json an earlier "
+                          "python -m experiments.ladder wrote") from None
+
+
 def main(argv):
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
@@ -448,6 +467,8 @@ def main(argv):
     unknown = [n for n in FLAGS.compare if n not in STEPS]
     if unknown:
         raise ConfigError(f"--compare: unknown {unknown}; choose from {', '.join(STEPS)}")
+    earlier, bar, earlier_tried = prior_rows()
+    earlier_names = {r["name"] for r in earlier}
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
                                             FLAGS.cache_dir)
@@ -464,7 +485,7 @@ def main(argv):
         finals.append(final)
         final_dirs[best["name"]] = dirs
         while True:  # a student that wins becomes the chosen model, and its own students are tried next
-            tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students})
+            tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students}, bar)
             if code:
                 return code
             students += tried
@@ -477,7 +498,9 @@ def main(argv):
         if code:
             return code
         students += more
-        if FLAGS.refit:
+        if FLAGS.refit and bar and len(finals) == 1:
+            print(f"=== not run: --refit (no configuration of this run beats {bar['name']} of --prior)", flush=True)
+        elif FLAGS.refit:
             refit, code = refit_phase(finals[-1], final_dirs)
             if code:
                 return code
@@ -494,8 +517,15 @@ def main(argv):
     cfg = jobs[0][1]
     svm = text_svm(FLAGS.data_dir, cfg.val_fraction, cfg.val_seed, FLAGS.svm_c) if FLAGS.svm_c else None
     refits = [r for r in (refit, transductive) if r]
-    md = table(rows + students, svm, finals, compared, refits)
-    configs = len(rows) + len(students) + (len(svm["tried"]) if svm else 0)
+    here = {r["name"] for r in rows + students}
+    earlier = [r for r in earlier if r["name"] not in here]
+    md = table(rows + students + earlier, svm, finals, compared, refits)
+    configs = len(here) + (len(svm["tried"]) if svm else 0)
+    tried_text = f"{configs} ({len(here)} networks, {len(svm['tried']) if svm else 0} SVM C values)"
+    if FLAGS.prior:  # the earlier run's configurations (its baseline's C values among them) and this run's new ones
+        configs = earlier_tried + len(here - earlier_names)
+        tried_text = (f"{configs} ({earlier_tried} in the earlier run `{FLAGS.prior}`, whose rows are marked "
+                      f"'earlier run' below, and {len(here - earlier_names)} new here)")
     result = finals[-1] if finals else best
     teach = ""
     if len(finals) > 1:
@@ -508,8 +538,11 @@ def main(argv):
               f"{' and the compared ones' if compared else ''})\n\nCommand: "
               f"`{drivers.command('experiments.ladder')}`\n\nProtocol: validation split of {cfg.val_fraction:g} "
               f"of train (seed {cfg.val_seed}); every number is at each run's best validation epoch; test "
-              f"selects nothing. Configurations tried: {configs} ({len(rows) + len(students)} networks, "
-              f"{len(svm['tried']) if svm else 0} SVM C values). Chosen on validation: **{best['name']}** "
+              f"selects nothing. Configurations tried: {tried_text}. "
+              + (f"No student of this run beats the earlier run's best on validation, **{bar['name']}** (val "
+                 f"{bar['val'][0]:.4f}): its choice and result stand. This run's last final configuration, "
+                 if bar and len(finals) <= 1 else "Chosen on validation: ")
+              + f"**{best['name']}** "
               f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)){teach}; its result: test "
               f"**{result['test'][0]:.4f} ± {result['test'][1]:.4f}** over {result['seeds']} seed(s)"
               + (f", ensemble of the {result['seeds']} replicas {result['ensemble_test']:.4f}"
@@ -532,7 +565,8 @@ def main(argv):
         md += (f"\n\nEnsemble of the first k seeds of {what} (test accuracy of their averaged "
                "probabilities): " + ", ".join(f"k={k}: {a:.4f}" for k, a in enumerate(final["ensemble_by_size"], 1)) + ".")
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
-                          {"rows": rows, "students": students, "final": finals[-1] if finals else None,
+                          {"rows": rows, "students": students, "earlier": earlier, "prior": FLAGS.prior,
+                           "final": finals[-1] if finals else None,
                            "finals": finals, "compared": compared, "refit": refit, "transductive": transductive, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES, "chosen": best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
     plot(rows + students + finals + compared + refits, svm, FLAGS.out + ".png")

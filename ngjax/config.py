@@ -90,6 +90,9 @@ class Config:
                        choices=ADAM_RULES)
     clip_norm: float = option(0.0, "Clip gradients to this global norm (0 = off).")
     weight_decay: float = option(0.0, "Decoupled weight decay, as Keras' / optax's AdamW (0 = plain Adam).")
+    ema_decay: float = option(0.0, "Evaluate (and select, save for prediction) the exponential moving average of the "
+                              "parameters with this decay per step, bias-corrected; training follows the raw ones "
+                              "(0 = off; e.g. 0.998).")
     lr_schedule: str = option("constant", "Learning rate over training: constant (the seed's) | warmup_cosine (linear "
                               "warmup, then cosine decay to 0).", choices=("constant", "warmup_cosine"))
     warmup_epochs: float = option(0.0, "warmup_cosine: epochs of linear warmup.")
@@ -190,7 +193,7 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"--unroll={cfg.unroll!r}: must be 0 (platform default) or a positive integer")
     if not (isinstance(cfg.learning_rate, (int, float)) and cfg.learning_rate > 0):
         raise ConfigError(f"--learning_rate={cfg.learning_rate!r}: must be a positive number")
-    for name in ("val_fraction", "dropout", "embed_dropout"):
+    for name in ("val_fraction", "dropout", "embed_dropout", "ema_decay"):
         value = getattr(cfg, name)
         if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
             raise ConfigError(f"--{name}={value!r}: must be in [0, 1)")
@@ -222,8 +225,8 @@ def validate(cfg: Config) -> Config:
     if cfg.embedding_optimizer == "lazy_adam" and cfg.embeddings != "random" and not cfg.finetune_embedding:
         raise ConfigError("--embedding_optimizer=lazy_adam updates a trainable table; use it with "
                           "--embeddings=random or --finetune_embedding (GloVe tables are frozen)")
-    if cfg.embedding_optimizer == "lazy_adam" and (cfg.clip_norm or cfg.weight_decay):
-        raise ConfigError("--clip_norm and --weight_decay work with dense Adam only; drop them or use "
+    if cfg.embedding_optimizer == "lazy_adam" and (cfg.clip_norm or cfg.weight_decay or cfg.ema_decay):
+        raise ConfigError("--clip_norm, --weight_decay and --ema_decay work with dense Adam only; drop them or use "
                           "--embedding_optimizer=adam")
     if cfg.early_stopping and not cfg.val_fraction:
         raise ConfigError(f"--early_stopping={cfg.early_stopping} watches the validation split; add "

@@ -117,7 +117,7 @@ def optimizer_for(cfg: Config, steps_per_epoch: int = 1):
     """The run's optimizer: Adam with the config's rule, schedule, clipping and weight decay;
     lazy on a trainable table if asked."""
     return optim.build(learning_rate(cfg, steps_per_epoch), cfg.embedding_optimizer, cfg.adam,
-                       clip_norm=cfg.clip_norm, weight_decay=cfg.weight_decay)
+                       clip_norm=cfg.clip_norm, weight_decay=cfg.weight_decay, ema_decay=cfg.ema_decay)
 
 
 def platform() -> str:

@@ -24,6 +24,13 @@ batch, with the same rule (Keras' or optax's) at the global step count; every ot
 moments stay as they are, as TensorFlow Addons' ``LazyAdam`` and PyTorch's ``SparseAdam`` do. It
 is a different optimizer, so its results differ from the seed's; every other parameter keeps
 dense Adam.
+
+**Weight averaging** (``--ema_decay=d``). :func:`with_param_ema` wraps the optimizer and keeps, in
+its state, an exponential moving average of the parameters after every step (Polyak averaging as
+in Adam's paper, section 7.2): ``a_t = d * a_{t-1} + (1 - d) * p_t`` from ``a_0 = 0``, read
+bias-corrected as ``a_t / (1 - d^t)`` (so the initial weights carry no weight). Training follows
+the raw parameters; evaluation, the best-validation checkpoint's numbers, prediction and the
+report use the average (:func:`averaged`).
 """
 
 from __future__ import annotations
@@ -188,12 +195,59 @@ def batch_rows(tokens: jax.Array, rows: int) -> Tuple[jax.Array, jax.Array]:
     return ids, local
 
 
+class ParamEmaState(NamedTuple):
+    """The state of :func:`with_param_ema`: the wrapped optimizer's, and the running average."""
+    inner: Any
+    count: jax.Array  # int32 scalar: steps averaged
+    decay: jax.Array  # float32 scalar: d (kept so the state alone reads back the average)
+    average: Any  # sum of (1 - d) d^(t-s) p_s over the steps s <= t, like the params
+
+
+def with_param_ema(tx: optax.GradientTransformation, decay: float) -> optax.GradientTransformation:
+    """``tx`` whose state also keeps the exponential moving average of the parameters after each
+    update (from zero, read bias-corrected by :func:`averaged`). The updates are ``tx``'s."""
+
+    def init(params):
+        return ParamEmaState(inner=tx.init(params), count=jnp.zeros((), jnp.int32),
+                             decay=jnp.asarray(decay, jnp.float32),
+                             average=jax.tree_util.tree_map(jnp.zeros_like, params))
+
+    def update(grads, state, params=None):
+        updates, inner = tx.update(grads, state.inner, params)
+        new = optax.apply_updates(params, updates)
+        d = state.decay
+        average = jax.tree_util.tree_map(lambda a, p: d * a + (1 - d) * p, state.average, new)
+        return updates, ParamEmaState(inner=inner, count=state.count + 1, decay=d, average=average)
+
+    return optax.GradientTransformation(init, update)
+
+
+def averaged(opt_state: Any, params: Dict[str, Any]) -> Dict[str, Any]:
+    """The parameters to evaluate: the bias-corrected moving average ``a_t / (1 - d^t)`` when
+    ``opt_state`` is a :class:`ParamEmaState` that has seen a step, else ``params`` as they are. Works
+    on K stacked replicas too (count and decay then carry the leading K axis)."""
+    if not isinstance(opt_state, ParamEmaState):
+        return params
+    count, decay = opt_state.count, opt_state.decay
+
+    def read(a, p):
+        shape = count.shape + (1,) * (a.ndim - count.ndim)  # a [K] count against [K, ...] leaves
+        c, d = count.reshape(shape), decay.reshape(shape)
+        return jnp.where(c > 0, a / (1 - jnp.power(d, c.astype(jnp.float32))), p)
+
+    return jax.tree_util.tree_map(read, opt_state.average, params)
+
+
 def build(learning_rate: LearningRate, embedding_optimizer: str = "adam", rule: str = "keras",
-          clip_norm: float = 0.0, weight_decay: float = 0.0):
+          clip_norm: float = 0.0, weight_decay: float = 0.0, ema_decay: float = 0.0):
     """The run's optimizer: Adam (``rule``; AdamW with ``weight_decay``; gradients clipped to
-    ``clip_norm`` first), or :class:`LazyEmbeddingAdam` for ``lazy_adam``. With the defaults the
-    state is exactly the plain Adam state (old checkpoints restore into it)."""
+    ``clip_norm`` first; the parameters' moving average kept with ``ema_decay``), or
+    :class:`LazyEmbeddingAdam` for ``lazy_adam``. With the defaults the state is exactly the plain
+    Adam state (old checkpoints restore into it)."""
     if embedding_optimizer == "lazy_adam":
+        if ema_decay:
+            raise ValueError("a parameter average (ema_decay) needs dense Adam")
         return LazyEmbeddingAdam(learning_rate, rule)
     tx = adam(learning_rate, rule, weight_decay=weight_decay)
-    return optax.chain(optax.clip_by_global_norm(clip_norm), tx) if clip_norm else tx
+    tx = optax.chain(optax.clip_by_global_norm(clip_norm), tx) if clip_norm else tx
+    return with_param_ema(tx, ema_decay) if ema_decay else tx

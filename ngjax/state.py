@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ngjax import distributed
+from ngjax import distributed, optim
 from ngjax import model as model_lib
 
 INIT, SHUFFLE, DROPOUT = 0, 1, 2  # streams folded into the seed's key
@@ -68,8 +68,9 @@ def dropout_key(state: TrainState) -> jax.Array:
 
 
 def full_params(state: TrainState) -> Dict[str, Any]:
-    """Trainable and frozen params together: what ``model.apply`` takes."""
-    return {**state.frozen, **state.params}
+    """Trainable and frozen params together, as evaluation reads them: what ``model.apply`` takes.
+    With --ema_decay the trainable ones are their moving average (``optim.averaged``)."""
+    return {**state.frozen, **optim.averaged(state.opt_state, state.params)}
 
 
 def epoch_of(state: TrainState) -> int:

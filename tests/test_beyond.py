@@ -85,6 +85,15 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     assert final["ensemble_by_size"][-1] == final["ensemble_test"] and "Ensemble of the first k seeds" in md
     r = run_module("ngjax.predict", f"--workdir={seed1}", "--top_k=1", "nasa orbit shuttle launch", timeout=300)
     assert r.returncode == 0 and r.stdout.strip(), r.stderr[-2000:]  # the chosen runs are a usable product
+    # --prior: a later run extends this one; its rows stay in the table, its configurations count
+    r = run_module("experiments.ladder", *args[:-2], "--variants=beyond_seed", "--svm_c=1", f"--prior={out}.json",
+                   f"--out={out}_more", timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    more, md = json.load(open(out + "_more.json")), open(out + "_more.md").read()
+    assert more["configurations_tried"] == 4 and [e["name"] for e in more["earlier"]] == ["beyond_post"]
+    assert "| beyond_post (earlier run) |" in md and f"4 in the earlier run `{out}.json`" in md
+    r = run_module("experiments.ladder", *args[:-2], f"--prior={out}.md", timeout=60)
+    assert r.returncode == 2 and f"--prior={out}.md: not a ladder results file" in r.stderr
     r = run_module("experiments.ladder", *args[:-2], "--variants=beyond_nope", timeout=60)
     assert r.returncode == 2 and "unknown ['beyond_nope']" in r.stderr
     r = run_module("experiments.ladder", *args[:-2], "--final_seeds=-1", timeout=60)
@@ -138,6 +147,18 @@ def test_ladder_transductive_phase_refits_a_distilled_choice_on_the_unlabeled_te
     assert out["TABLE"].startswith("| **beyond_distill_t4_words_nodrop, refit, transductive, 2 seeds** | the refit (2 "
                                    "epochs) also distilled on the unlabeled test texts")
     assert "| - (trained on) |" in out["TABLE"]
+
+
+def test_a_student_must_beat_the_prior_runs_best_on_validation(monkeypatch):
+    from experiments import ladder
+    monkeypatch.setattr(ladder, "train_students", lambda *a, **k: ([{"name": "s", "val": [0.90, 0.0]}], {"s": "t"}, 0))
+    trained = []
+    monkeypatch.setattr(ladder, "train_final", lambda name, **kw: (trained.append(name) or {"name": name}, ["d"], 0))
+    base = {"name": "b", "val": [0.85, 0.0]}
+    assert ladder.distill_phase(base, [], bar={"name": "p", "val": [0.91, 0.0]})[1] is None and trained == []
+    assert ladder.distill_phase(base, [], bar={"name": "p", "val": [0.90, 0.0]})[1] is None and trained == []
+    assert ladder.distill_phase(base, [], bar={"name": "p", "val": [0.89, 0.0]})[1] == {"name": "s"}
+    assert ladder.distill_phase(base, [])[1] == {"name": "s"} and trained == ["s", "s"]
 
 
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():

@@ -74,6 +74,8 @@ DISTILLED = [
      "beyond_distill_mixed (on training and mixed documents)"),
     ("beyond_distill_mixed_lin_gen2", "second generation: beyond_distill_mixed_lin taught by the 5-run ensemble of "
      "beyond_distill_mixed_lin and the linear member at weight 1/6"),
+    ("beyond_distill_mixed_lin_ema", "beyond_distill_mixed_lin evaluated with the moving average of its weights "
+     "(decay 0.998 per step, about its last epoch)"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).
