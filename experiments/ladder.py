@@ -555,7 +555,8 @@ def main(argv):
                  f"comparable with the inductive numbers): test **{transductive['test'][0]:.4f} ± "
                  f"{transductive['test'][1]:.4f}**, ensemble {transductive['ensemble_test']:.4f}" if transductive else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
-              "read back)." + (" " + noise_note(best["val"][0], svm["val_documents"]) if svm else "") + "\n\n")
+              "read back)." + (" " + noise_note(max(best["val"][0], bar["val"][0] if bar else 0.0), svm["val_documents"])
+                               if svm else "") + "\n\n")
     if TEACHER_FILES:
         md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
             teacher_line(name, t) for name, t in sorted(TEACHER_FILES.items()))
