@@ -76,6 +76,8 @@ DISTILLED = [
      "beyond_distill_mixed_lin and the linear member at weight 1/6"),
     ("beyond_distill_mixed_lin_ema", "beyond_distill_mixed_lin evaluated with the moving average of its weights "
      "(decay 0.998 per step, about its last epoch)"),
+    ("beyond_distill_mixed_lin_mix4", "beyond_distill_mixed_lin with 4 mixed documents per training document "
+     "instead of 2"),
 ]
 
 # Published reference points (test accuracy, 20NG bydate unless noted).

@@ -11,7 +11,7 @@ Commands:
     python -m ngjax.main --experiment=beyond_distill_mixed_lin_ema --data_dir=PATH/20news-bydate.tar.gz \
         --teacher=RUNS/teacher_beyond_rand128_maxmean_linear_weight0.166667_mix_copies2.npz
 (python -m experiments.ladder writes the teacher file from the final seeds and sets --teacher.)
-Result: experiments/results/beyond_ema.md.
+Result: experiments/results/beyond_followup.md.
 """
 
 from experiments.beyond.beyond_distill_mixed_lin import CONFIG as BASE
