@@ -440,8 +440,8 @@ def plot(rows, svm, path: str) -> None:
 
 
 def prior_rows():
-    """(the --prior run's tried rows not trained again here are added later; all of them, the best on
-    validation, its configurations tried) or ([], None, 0)."""
+    """The --prior run's tried rows (marked ``prior``), the best of them on validation and the number of
+    configurations it tried; ([], None, 0) without --prior."""
     if not FLAGS.prior:
         return [], None, 0
     try:
@@ -568,7 +568,8 @@ def main(argv):
     drivers.write_results(FLAGS.out, header + md + f"\n\n![ladder]({os.path.basename(FLAGS.out)}.png)\n",
                           {"rows": rows, "students": students, "earlier": earlier, "prior": FLAGS.prior,
                            "final": finals[-1] if finals else None,
-                           "finals": finals, "compared": compared, "refit": refit, "transductive": transductive, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES, "chosen": best["name"],
+                           "finals": finals, "compared": compared, "refit": refit, "transductive": transductive, "teacher_files": TEACHER_FILES, "svm": svm, "references": REFERENCES,
+                           "chosen": bar["name"] if bar and len(finals) <= 1 else best["name"],
                            "configurations_tried": configs, "command": sys.argv[1:]})
     plot(rows + students + finals + compared + refits, svm, FLAGS.out + ".png")
     print(md)

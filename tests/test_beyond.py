@@ -91,6 +91,7 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     assert r.returncode == 0, r.stderr[-3000:]
     more, md = json.load(open(out + "_more.json")), open(out + "_more.md").read()
     assert more["configurations_tried"] == 4 and [e["name"] for e in more["earlier"]] == ["beyond_post"]
+    assert more["chosen"] == data["chosen"]  # nothing new beat the earlier run's choice: it stands
     assert "| beyond_post (earlier run) |" in md and f"4 in the earlier run `{out}.json`" in md
     r = run_module("experiments.ladder", *args[:-2], f"--prior={out}.md", timeout=60)
     assert r.returncode == 2 and f"--prior={out}.md: not a ladder results file" in r.stderr
