@@ -344,3 +344,11 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     assert r.returncode == 2 and "--transductive trains the refit again" in r.stderr and "Traceback" not in r.stderr
     r = run_module("experiments.ladder", *args, "--final_seeds=1", timeout=60)
     assert r.returncode == 2 and "--refit retrains the chosen configuration" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_long_document_flops_per_position_match_a_hand_count():
+    from experiments.long_flops import flops_per_token
+    # BiLSTM(64) on 50-d vectors: 2 directions x 2 x (50 x 256 + 64 x 256) forward, backward twice that
+    assert flops_per_token("lstm", 50, 64) == 3 * 2 * 2 * (50 * 256 + 64 * 256) == 350_208
+    assert flops_per_token("gru", 50, 64) == 3 * 2 * 2 * (50 * 192 + 64 * 192)
+    assert flops_per_token("lstm", 50, 64, directions=1) * 2 == flops_per_token("lstm", 50, 64)
