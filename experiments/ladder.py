@@ -53,6 +53,10 @@ def define_flags() -> None:
     """The driver's flags (defined when it runs as a program, or by a test that drives its phases)."""
     drivers.define_common_flags("runs/beyond", "experiments/results/beyond")
     flags.DEFINE_integer("seeds", 1, "Seeds (replicas) per ladder step and candidate while choosing.")
+    flags.DEFINE_integer("student_seeds", 1, "Each distilled student is tried as this many single-seed runs (seeds "
+                         "0..K-1, in the folders its final seeds use, so a chosen one keeps them); its validation "
+                         "figure is their mean, compared with the configuration to beat over the same seeds (its "
+                         "final runs: paired initialisations and batch orders). Needs --seeds=1.")
     flags.DEFINE_integer("final_seeds", 5, "The configuration chosen on validation is trained as this many single-"
                          "seed runs (seeds 0..K-1; 0 or 1: not); their test accuracy is the ladder's result.")
     flags.DEFINE_list("variants", [name for name, _ in LADDER + CANDIDATES],
@@ -275,14 +279,23 @@ def transductive_phase(refit: dict, final_dirs: dict):
     return row, code
 
 
-def train_students(teacher_name: str, teacher_dirs, tried=()):
+def train_students(teacher_name: str, teacher_dirs, tried=(), k: int = 1):
     """The --distilled students of ``teacher_name`` not in ``tried`` (its final seeds' ensemble as
-    the teacher), one run each with --seeds: (rows, {name: teacher file}, exit code)."""
+    the teacher), one run each with --seeds, or with ``k`` > 1 as k single-seed runs (seeds 0..k-1, the
+    folders of its final seeds) merged into one row: (rows, {name: teacher file}, exit code)."""
     names = [n for n in FLAGS.distilled if teacher_of(n)[0] == teacher_name and n not in tried]
     if not names:
         return [], {}, 0
     paths = {n: teacher_file(teacher_name, teacher_of(n)[1], teacher_dirs) for n in names}
-    print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items()), flush=True)
+    print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items())
+          + (f" ({k} seeds each)" if k > 1 else ""), flush=True)
+    if k > 1:
+        jobs, _, code = drivers.train_all(lambda: [j for n in names for j in final_jobs(n, k, teacher=paths[n])],
+                                          FLAGS.workers, FLAGS.cache_dir)
+        if code:
+            return [], {}, code
+        dirs = {n: [w for name, _, w in jobs if name == n] for n in names}
+        return [merged_row([row_of(n, w) for w in dirs[n]], dirs[n], FLAGS.cache_dir) for n in names], paths, 0
     jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
                                       FLAGS.workers, FLAGS.cache_dir)
     if code:
@@ -290,19 +303,32 @@ def train_students(teacher_name: str, teacher_dirs, tried=()):
     return [row_of(name, workdir) for name, _, workdir in jobs], paths, 0
 
 
-def distill_phase(base: dict, teacher_dirs, tried=(), bar=None):
+def choosing_val(row: dict, k: int = 1) -> float:
+    """A row's validation figure when students are chosen: its own with one seed per student; with
+    --student_seeds=K > 1 the mean of its seeds 0..K-1 where it has that many runs (a configuration's
+    final runs, or a student's K runs), else its own."""
+    per = row.get("val_per_seed") or []
+    if k > 1 and len(per) >= k:
+        return statistics.fmean(per[:k])
+    return row["val"][0]
+
+
+def distill_phase(base: dict, teacher_dirs, tried=(), bar=None, final=None, k: int = 1):
     """Phase 3: the students of ``base`` (its final seeds' ensemble as the teacher), one run each
-    with --seeds; the best on validation, if it beats ``base`` there (and ``bar``, the best row of
-    --prior), trained with the final seeds.
+    with --seeds (or ``k`` single-seed runs each); the best on validation, if it beats ``base`` there (and
+    ``bar``, the chosen row of --prior), trained with the final seeds. With ``k`` > 1 each side's figure is
+    the mean of seeds 0..k-1 (``choosing_val``): a student's k runs against ``final``, base's final runs.
     Returns (student rows, final student row or None, its final workdirs, exit code)."""
-    rows, paths, code = train_students(base["name"], teacher_dirs, tried)
+    rows, paths, code = train_students(base["name"], teacher_dirs, tried, k)
     if code or not rows:
         return rows, None, [], code
-    best = max(rows, key=lambda r: r["val"][0])
-    to_beat = max([base] + ([bar] if bar else []), key=lambda r: r["val"][0])
-    if best["val"][0] <= to_beat["val"][0]:
+    best = max(rows, key=lambda r: choosing_val(r, k))
+    own = final if (final and k > 1) else base
+    to_beat = max([own] + ([bar] if bar else []), key=lambda r: choosing_val(r, k))
+    if choosing_val(best, k) <= choosing_val(to_beat, k):
         print(f"=== no student beats {to_beat['name']}{' (--prior)' if to_beat is bar else ''} on validation "
-              f"({best['val'][0]:.4f} <= {to_beat['val'][0]:.4f})", flush=True)
+              f"({choosing_val(best, k):.4f} <= {choosing_val(to_beat, k):.4f}"
+              f"{f', mean of seeds 0..{k - 1}' if k > 1 else ''})", flush=True)
         return rows, None, [], 0
     final, dirs, code = train_final(best["name"], teacher=paths[best["name"]])
     return rows, final, dirs, code
@@ -338,12 +364,18 @@ def merged_row(rows, workdirs, cache_dir) -> dict:
                 train_seconds=sum(r["train_seconds"] for r in rows))
 
 
-def noise_note(val: float, documents: int) -> str:
-    """How far apart two validation accuracies must be before one seed can tell them apart."""
+def noise_note(val: float, documents: int, seeds: int = 1, spread: float = 0.0) -> str:
+    """How far apart two validation accuracies must be before one seed can tell them apart; with
+    ``seeds`` > 1, what a mean of that many seeds averages out (``spread``: the seeds' std on validation)."""
     se = math.sqrt(val * (1 - val) / documents)
-    return (f"Validation holds {documents:,} documents (one is {1 / documents:.4f}); at {val:.4f} a single run's "
+    note = (f"Validation holds {documents:,} documents (one is {1 / documents:.4f}); at {val:.4f} a single run's "
             f"validation accuracy has a binomial standard error of {se:.4f}, so configurations within about "
-            f"{2 * se:.3f} of each other are not told apart by one seed's validation accuracy.")
+            f"{2 * se:.3f} of each other are not told apart by one seed's validation accuracy")
+    if seeds > 1:
+        note += (f"; a mean of {seeds} seeds averages out the training noise (the chosen configuration's runs spread "
+                 f"by ± {spread:.4f} on validation, so a {seeds}-seed mean by about ± {spread / math.sqrt(seeds):.4f}), "
+                 "not the draw of the documents, which every run shares")
+    return note + "."
 
 
 def _stats(values):
@@ -439,23 +471,32 @@ def plot(rows, svm, path: str) -> None:
     plt.close(fig)
 
 
-def prior_rows():
-    """The --prior run's tried rows (marked ``prior``), the best of them on validation and the number of
-    configurations it tried; ([], None, 0) without --prior."""
-    if not FLAGS.prior:
+def prior_rows(path):
+    """The --prior run's tried rows (marked ``prior``), the row to beat (its chosen configuration, carrying
+    the validation accuracies of that configuration's final runs; else its best row on validation) and the
+    number of configurations it tried; ([], None, 0) without --prior."""
+    if not path:
         return [], None, 0
     try:
-        prior = files.read_json(FLAGS.prior)
+        prior = files.read_json(path)
         rows = [dict(r, prior=True) for r in prior["rows"] + prior["students"] + prior.get("earlier", [])]
-        return rows, max(rows, key=lambda r: r["val"][0]), int(prior["configurations_tried"])
+        bar = max(rows, key=lambda r: r["val"][0])
+        chosen = [r for r in rows if r["name"] == prior.get("chosen")]
+        finals = {f["name"]: f for f in prior.get("finals") or []}
+        if chosen:
+            bar = dict(chosen[0], val_per_seed=finals.get(chosen[0]["name"], {}).get("val_per_seed"))
+        return rows, bar, int(prior["configurations_tried"])
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"--prior={FLAGS.prior}: not a ladder results file ({e}); give the OUT.json an earlier "
+        raise ConfigError(f"--prior={path}: not a ladder results file ({e}); give the OUT.json an earlier "
                           "python -m experiments.ladder wrote") from None
 
 
 def main(argv):
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
+    if FLAGS.student_seeds < 1 or (FLAGS.student_seeds > 1 and FLAGS.seeds != 1):
+        raise ConfigError(f"--student_seeds={FLAGS.student_seeds}: give 1 or more, and with more than 1 use "
+                          f"--seeds=1 (now {FLAGS.seeds}): a student's seeds are single-seed runs")
     if FLAGS.transductive and not FLAGS.refit:
         raise ConfigError("--transductive trains the refit again on the unlabeled test texts too; add --refit")
     if FLAGS.refit and FLAGS.final_seeds < 2:
@@ -467,7 +508,7 @@ def main(argv):
     unknown = [n for n in FLAGS.compare if n not in STEPS]
     if unknown:
         raise ConfigError(f"--compare: unknown {unknown}; choose from {', '.join(STEPS)}")
-    earlier, bar, earlier_tried = prior_rows()
+    earlier, bar, earlier_tried = prior_rows(FLAGS.prior)
     earlier_names = {r["name"] for r in earlier}
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(FLAGS.variants, FLAGS.seeds), FLAGS.workers,
@@ -485,13 +526,14 @@ def main(argv):
         finals.append(final)
         final_dirs[best["name"]] = dirs
         while True:  # a student that wins becomes the chosen model, and its own students are tried next
-            tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students}, bar)
+            tried, student_final, dirs, code = distill_phase(best, dirs, {r["name"] for r in students}, bar,
+                                                             finals[-1], FLAGS.student_seeds)
             if code:
                 return code
             students += tried
             if not student_final:
                 break
-            best = max(tried, key=lambda r: r["val"][0])
+            best = max(tried, key=lambda r: choosing_val(r, FLAGS.student_seeds))
             finals.append(student_final)
             final_dirs[best["name"]] = dirs
         compared, more, code = compare_phase(final_dirs, {r["name"] for r in students})
@@ -533,14 +575,22 @@ def main(argv):
         teach = (f" (distilled from the {finals[-2]['seeds']}-run ensemble of {finals[-2]['name']}, whose own "
                  f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f}"
                  + (f", with a TF-IDF + logistic regression member at weight {weight:.3g}" if weight else "") + ")")
+    k = FLAGS.student_seeds
+    spread = (_stats(bar["val_per_seed"])[1] if bar and bar.get("val_per_seed")
+              else finals[-1]["val"][1] if finals else 0.0)  # the chosen configuration's seeds on validation
+    paired = (f"Each distilled student was tried with {k} seeds (0..{k - 1}): its validation figure is their mean, "
+              f"compared with the same seeds of the configuration to beat (paired: the same initialisations and "
+              f"batch orders). " if k > 1 else "")
     header = (f"# Beyond the seed: the ladder ({FLAGS.seeds} seed(s) per step while choosing"
+              f"{f', {k} per distilled student' if k > 1 else ''}"
               f"{f', {FLAGS.final_seeds} for the chosen configuration' if finals else ''}"
               f"{' and the compared ones' if compared else ''})\n\nCommand: "
               f"`{drivers.command('experiments.ladder')}`\n\nProtocol: validation split of {cfg.val_fraction:g} "
               f"of train (seed {cfg.val_seed}); every number is at each run's best validation epoch; test "
-              f"selects nothing. Configurations tried: {tried_text}. "
-              + (f"No student of this run beats the earlier run's best on validation, **{bar['name']}** (val "
-                 f"{bar['val'][0]:.4f}): its choice and result stand. This run's last final configuration, "
+              f"selects nothing. Configurations tried: {tried_text}. " + paired
+              + (f"No student of this run beats the earlier run's choice on validation, **{bar['name']}** (val "
+                 f"{choosing_val(bar, k):.4f}{f', mean of seeds 0..{k - 1}' if k > 1 else ''}): its choice and "
+                 "result stand. This run's last final configuration, "
                  if bar and len(finals) <= 1 else "Chosen on validation: ")
               + f"**{best['name']}** "
               f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)){teach}; its result: test "
@@ -555,8 +605,8 @@ def main(argv):
                  f"comparable with the inductive numbers): test **{transductive['test'][0]:.4f} ± "
                  f"{transductive['test'][1]:.4f}**, ensemble {transductive['ensemble_test']:.4f}" if transductive else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
-              "read back)." + (" " + noise_note(max(best["val"][0], bar["val"][0] if bar else 0.0), svm["val_documents"])
-                               if svm else "") + "\n\n")
+              "read back)." + (" " + noise_note(max(best["val"][0], bar["val"][0] if bar else 0.0), svm["val_documents"], k,
+                                                spread) if svm else "") + "\n\n")
     if TEACHER_FILES:
         md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
             teacher_line(name, t) for name, t in sorted(TEACHER_FILES.items()))

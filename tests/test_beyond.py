@@ -162,6 +162,39 @@ def test_a_student_must_beat_the_prior_runs_best_on_validation(monkeypatch):
     assert ladder.distill_phase(base, [])[1] == {"name": "s"} and trained == ["s", "s"]
 
 
+def test_students_tried_with_several_seeds_are_compared_on_the_same_seeds(monkeypatch, tmp_path):
+    """--student_seeds=K: a student's figure is the mean of its K seeds, the configuration to beat's the
+    mean of its final runs' first K seeds (not its one choosing run, nor all of its final seeds)."""
+    from experiments import ladder
+    student = {"name": "s", "val": [0.92, 0.01], "val_per_seed": [0.93, 0.91]}
+    asked = []
+    monkeypatch.setattr(ladder, "train_students", lambda *a: (asked.append(a[-1]) or [student], {"s": "t"}, 0))
+    trained = []
+    monkeypatch.setattr(ladder, "train_final", lambda name, **kw: (trained.append(name) or {"name": name}, ["d"], 0))
+    base = {"name": "b", "val": [0.95, 0.0]}  # its one choosing run: above the student
+    final = {"name": "b", "val": [0.90, 0.02], "val_per_seed": [0.91, 0.92, 0.87]}
+    assert ladder.distill_phase(base, [], final=final, k=1)[1] is None  # one seed: the choosing run's 0.95
+    assert ladder.distill_phase(base, [], final=final, k=2)[1] == {"name": "s"}  # 0.92 > mean(0.91, 0.92)
+    assert asked == [1, 2] and trained == ["s"]
+    final["val_per_seed"] = [0.93, 0.92, 0.70]  # mean of its first 2: 0.925 > 0.92 (all 3: 0.85)
+    assert ladder.distill_phase(base, [], final=final, k=2)[1] is None and trained == ["s"]
+    bar = {"name": "p", "val": [0.99, 0.0], "val_per_seed": [0.90, 0.91, 0.99]}  # --prior's choice, seeds 0..1
+    final["val_per_seed"] = [0.90, 0.90]
+    assert ladder.distill_phase(base, [], bar=bar, final=final, k=2)[1] == {"name": "s"}  # 0.92 > 0.905
+    assert ladder.distill_phase(base, [], bar=bar, final=final, k=1)[1] is None  # 0.92 <= 0.99
+    # --prior: the row to beat is the earlier run's choice, carrying its final runs' validation accuracies
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps({"rows": [{"name": "a", "val": [0.95, 0.0]}],
+                                "students": [{"name": "c", "val": [0.94, 0.0]}],
+                                "finals": [{"name": "a", "val_per_seed": [0.95, 0.9]},
+                                           {"name": "c", "val_per_seed": [0.94, 0.93]}],
+                                "chosen": "c", "configurations_tried": 2}))
+    rows, bar, tried = ladder.prior_rows(str(path))
+    assert [r["name"] for r in rows] == ["a", "c"] and tried == 2 and all(r["prior"] for r in rows)
+    assert bar["name"] == "c" and bar["val_per_seed"] == [0.94, 0.93] and ladder.choosing_val(bar, 2) == 0.935
+    assert ladder.choosing_val(bar, 1) == 0.94 and ladder.choosing_val(bar, 3) == 0.94  # too few seeds: its own
+
+
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
     from experiments.ladder import noise_note
 
@@ -331,6 +364,25 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     again = json.load(open(out + ".json"))
     assert r.returncode == 0 and again["finals"] == data["finals"] and again["compared"] == data["compared"]
     assert again["refit"] == data["refit"] and again["transductive"] == data["transductive"]
+    # --student_seeds=2: a student tried with seeds 0 and 1 (its seed 0 read back), against the chosen
+    # configuration's final seeds 0 and 1
+    paired = out + "_paired"
+    r = run_module("experiments.ladder", *args[:-4], "--distilled=beyond_distill_t2", "--svm_c=1",
+                   "--student_seeds=2", f"--out={paired}", timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "=== beyond_distill_t2: finished" in r.stdout  # the single-seed run above is its seed 0
+    two = json.load(open(paired + ".json"))
+    (t2,) = two["students"]
+    assert t2["seeds"] == 2 and t2["val"][0] == pytest.approx(sum(t2["val_per_seed"]) / 2)
+    assert json.load(open(os.path.join(runs, "beyond_distill_t2_seed1", "config.json")))["seed"] == 1
+    base = two["finals"][0]
+    if t2["val"][0] > sum(base["val_per_seed"][:2]) / 2:
+        assert two["chosen"] == "beyond_distill_t2" and two["finals"][1]["test_per_seed"] == t2["test_per_seed"]
+    else:
+        assert two["chosen"] == base["name"] and len(two["finals"]) == 1
+    assert "Each distilled student was tried with 2 seeds (0..1)" in open(paired + ".md").read()
+    r = run_module("experiments.ladder", *args, "--student_seeds=2", "--seeds=2", timeout=60)
+    assert r.returncode == 2 and "--student_seeds=2: give 1 or more, and with more than 1 use --seeds=1" in r.stderr
     # a compared student whose teacher has no final seeds in this run: one line, exit 2
     r = run_module("experiments.ladder", *args[:-4], "--distilled=beyond_distill_t2",
                    "--compare=beyond_distill_t4_gen2", "--svm_c=1", timeout=600)
