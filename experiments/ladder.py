@@ -471,6 +471,17 @@ def plot(rows, svm, path: str) -> None:
     plt.close(fig)
 
 
+def _final_val(prior: dict, name: str, depth: int = 0):
+    """The validation accuracies of ``name``'s final runs in a ladder results file, or in the earlier one it
+    extended (its own --prior, followed back), or None."""
+    for final in prior.get("finals") or []:
+        if final["name"] == name:
+            return final.get("val_per_seed")
+    if prior.get("prior") and depth < 20:
+        return _final_val(files.read_json(prior["prior"]), name, depth + 1)
+    return None
+
+
 def prior_rows(path):
     """The --prior run's tried rows (marked ``prior``), the row to beat (its chosen configuration, carrying
     the validation accuracies of that configuration's final runs; else its best row on validation) and the
@@ -482,9 +493,8 @@ def prior_rows(path):
         rows = [dict(r, prior=True) for r in prior["rows"] + prior["students"] + prior.get("earlier", [])]
         bar = max(rows, key=lambda r: r["val"][0])
         chosen = [r for r in rows if r["name"] == prior.get("chosen")]
-        finals = {f["name"]: f for f in prior.get("finals") or []}
         if chosen:
-            bar = dict(chosen[0], val_per_seed=finals.get(chosen[0]["name"], {}).get("val_per_seed"))
+            bar = dict(chosen[0], val_per_seed=_final_val(prior, chosen[0]["name"]))
         return rows, bar, int(prior["configurations_tried"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"--prior={path}: not a ladder results file ({e}); give the OUT.json an earlier "

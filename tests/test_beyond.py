@@ -193,6 +193,12 @@ def test_students_tried_with_several_seeds_are_compared_on_the_same_seeds(monkey
     assert [r["name"] for r in rows] == ["a", "c"] and tried == 2 and all(r["prior"] for r in rows)
     assert bar["name"] == "c" and bar["val_per_seed"] == [0.94, 0.93] and ladder.choosing_val(bar, 2) == 0.935
     assert ladder.choosing_val(bar, 1) == 0.94 and ladder.choosing_val(bar, 3) == 0.94  # too few seeds: its own
+    later = tmp_path / "later.json"  # a run that extended that one: the choice's final runs are found there
+    later.write_text(json.dumps({"rows": [], "students": [{"name": "d", "val": [0.93, 0.0]}],
+                                "earlier": [{"name": "c", "val": [0.94, 0.0]}], "finals": [], "prior": str(path),
+                                "chosen": "c", "configurations_tried": 3}))
+    rows, bar, tried = ladder.prior_rows(str(later))
+    assert [r["name"] for r in rows] == ["d", "c"] and tried == 3 and bar["val_per_seed"] == [0.94, 0.93]
 
 
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
