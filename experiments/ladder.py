@@ -330,6 +330,9 @@ def distill_phase(base: dict, teacher_dirs, tried=(), bar=None, final=None, k: i
               f"({choosing_val(best, k):.4f} <= {choosing_val(to_beat, k):.4f}"
               f"{f', mean of seeds 0..{k - 1}' if k > 1 else ''})", flush=True)
         return rows, None, [], 0
+    print(f"=== {best['name']} beats {to_beat['name']}{' (--prior)' if to_beat is bar else ''} on validation "
+          f"({choosing_val(best, k):.4f} > {choosing_val(to_beat, k):.4f}"
+          f"{f', mean of seeds 0..{k - 1}' if k > 1 else ''}): chosen", flush=True)
     final, dirs, code = train_final(best["name"], teacher=paths[best["name"]])
     return rows, final, dirs, code
 

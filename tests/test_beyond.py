@@ -384,8 +384,10 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     base = two["finals"][0]
     if t2["val"][0] > sum(base["val_per_seed"][:2]) / 2:
         assert two["chosen"] == "beyond_distill_t2" and two["finals"][1]["test_per_seed"] == t2["test_per_seed"]
+        assert "=== beyond_distill_t2 beats beyond_rand128_maxmean on validation" in r.stdout
     else:
         assert two["chosen"] == base["name"] and len(two["finals"]) == 1
+        assert "=== no student beats beyond_rand128_maxmean on validation" in r.stdout
     assert "Each distilled student was tried with 2 seeds (0..1)" in open(paired + ".md").read()
     r = run_module("experiments.ladder", *args, "--student_seeds=2", "--seeds=2", timeout=60)
     assert r.returncode == 2 and "--student_seeds=2: give 1 or more, and with more than 1 use --seeds=1" in r.stderr

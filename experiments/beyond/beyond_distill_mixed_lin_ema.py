@@ -1,4 +1,5 @@
-"""Candidate (tried on validation, distillation): beyond_distill_mixed_lin whose evaluated weights are the
+"""The chosen model (chosen on validation with 3 seeds per student, experiments/results/beyond_followup2.md;
+first tried with one seed, where it did not beat beyond_distill_mixed_lin): beyond_distill_mixed_lin whose evaluated weights are the
 moving average of its training weights (``--ema_decay=0.998``, bias-corrected: about the last 500 steps,
 one epoch of its 477 steps on training and mixed documents). Training follows the raw weights as before;
 validation, the best-validation checkpoint, test, prediction and the teacher files read the average.
@@ -11,7 +12,8 @@ Commands:
     python -m ngjax.main --experiment=beyond_distill_mixed_lin_ema --data_dir=PATH/20news-bydate.tar.gz \
         --teacher=RUNS/teacher_beyond_rand128_maxmean_linear_weight0.166667_mix_copies2.npz
 (python -m experiments.ladder writes the teacher file from the final seeds and sets --teacher.)
-Result: experiments/results/beyond_followup.md.
+Results: experiments/results/beyond_followup.md (one seed), experiments/results/beyond_followup2.md (3 seeds
+while choosing, then 5 seeds and the refit on train + validation).
 """
 
 from experiments.beyond.beyond_distill_mixed_lin import CONFIG as BASE
