@@ -606,7 +606,9 @@ def main(argv):
                  "result stand. This run's last final configuration, "
                  if bar and len(finals) <= 1 else "Chosen on validation: ")
               + f"**{best['name']}** "
-              f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)){teach}; its result: test "
+              f"(val {best['val'][0]:.4f} with {best['seeds']} seed(s)"
+              + (f"; the earlier run's choice, {bar['name']}, {choosing_val(bar, k):.4f} over the same seeds"
+                 if bar and len(finals) > 1 else "") + f"){teach}; its result: test "
               f"**{result['test'][0]:.4f} ± {result['test'][1]:.4f}** over {result['seeds']} seed(s)"
               + (f", ensemble of the {result['seeds']} replicas {result['ensemble_test']:.4f}"
                  if result["ensemble_test"] is not None else "")
