@@ -367,15 +367,16 @@ def merged_row(rows, workdirs, cache_dir) -> dict:
                 train_seconds=sum(r["train_seconds"] for r in rows))
 
 
-def noise_note(val: float, documents: int, seeds: int = 1, spread: float = 0.0) -> str:
+def noise_note(val: float, documents: int, seeds: int = 1, spread: float = 0.0, name: str = "") -> str:
     """How far apart two validation accuracies must be before one seed can tell them apart; with
-    ``seeds`` > 1, what a mean of that many seeds averages out (``spread``: the seeds' std on validation)."""
+    ``seeds`` > 1, what a mean of that many seeds averages out (``spread``: the std on validation of the
+    runs of configuration ``name``)."""
     se = math.sqrt(val * (1 - val) / documents)
     note = (f"Validation holds {documents:,} documents (one is {1 / documents:.4f}); at {val:.4f} a single run's "
             f"validation accuracy has a binomial standard error of {se:.4f}, so configurations within about "
             f"{2 * se:.3f} of each other are not told apart by one seed's validation accuracy")
     if seeds > 1:
-        note += (f"; a mean of {seeds} seeds averages out the training noise (the chosen configuration's runs spread "
+        note += (f"; a mean of {seeds} seeds averages out the training noise ({name}'s runs spread "
                  f"by ± {spread:.4f} on validation, so a {seeds}-seed mean by about ± {spread / math.sqrt(seeds):.4f}), "
                  "not the draw of the documents, which every run shares")
     return note + "."
@@ -589,8 +590,8 @@ def main(argv):
                  f"{finals[-2]['seeds']} seeds give {finals[-2]['test'][0]:.4f} ± {finals[-2]['test'][1]:.4f}"
                  + (f", with a TF-IDF + logistic regression member at weight {weight:.3g}" if weight else "") + ")")
     k = FLAGS.student_seeds
-    spread = (_stats(bar["val_per_seed"])[1] if bar and bar.get("val_per_seed")
-              else finals[-1]["val"][1] if finals else 0.0)  # the chosen configuration's seeds on validation
+    spread_of = bar if bar and bar.get("val_per_seed") else finals[-1] if finals else None
+    spread = _stats(spread_of["val_per_seed"])[1] if spread_of and spread_of.get("val_per_seed") else 0.0
     paired = (f"Each distilled student was tried with {k} seeds (0..{k - 1}): its validation figure is their mean, "
               f"compared with the same seeds of the configuration to beat (paired: the same initialisations and "
               f"batch orders). " if k > 1 else "")
@@ -620,8 +621,9 @@ def main(argv):
                  f"comparable with the inductive numbers): test **{transductive['test'][0]:.4f} ± "
                  f"{transductive['test'][1]:.4f}**, ensemble {transductive['ensemble_test']:.4f}" if transductive else "")
               + f". Driver wall time {time.time() - t0:.0f} s with {workers} run(s) at once (finished runs are "
-              "read back)." + (" " + noise_note(max(best["val"][0], bar["val"][0] if bar else 0.0), svm["val_documents"], k,
-                                                spread) if svm else "") + "\n\n")
+              "read back)." + (" " + noise_note(max(best["val"][0], choosing_val(bar, k) if bar else 0.0),
+                                                svm["val_documents"], k, spread,
+                                                spread_of["name"] if spread_of else "") if svm else "") + "\n\n")
     if TEACHER_FILES:
         md += "\n\nTeacher files (their probabilities on the training documents, before the temperature):\n\n" + "\n".join(
             teacher_line(name, t) for name, t in sorted(TEACHER_FILES.items()))

@@ -206,6 +206,10 @@ def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy()
 
     note = noise_note(0.9, 1000)  # sqrt(0.9 * 0.1 / 1000) = 0.009487
     assert "1,000 documents (one is 0.0010)" in note and "standard error of 0.0095" in note and "about 0.019" in note
+    assert "seeds" not in note
+    note = noise_note(0.9, 1000, 3, 0.003, "c")  # a 3-seed mean: 0.003 / sqrt(3) = 0.00173
+    assert "a mean of 3 seeds averages out the training noise (c's runs spread by ± 0.0030" in note
+    assert "a 3-seed mean by about ± 0.0017" in note and "standard error of 0.0095" in note
 
 
 @pytest.mark.slow
