@@ -289,18 +289,15 @@ def train_students(teacher_name: str, teacher_dirs, tried=(), k: int = 1):
     paths = {n: teacher_file(teacher_name, teacher_of(n)[1], teacher_dirs) for n in names}
     print("=== distillation: " + ", ".join(f"{n} from {os.path.basename(p)}" for n, p in paths.items())
           + (f" ({k} seeds each)" if k > 1 else ""), flush=True)
-    if k > 1:
-        jobs, _, code = drivers.train_all(lambda: [j for n in names for j in final_jobs(n, k, teacher=paths[n])],
-                                          FLAGS.workers, FLAGS.cache_dir)
-        if code:
-            return [], {}, code
-        dirs = {n: [w for name, _, w in jobs if name == n] for n in names}
-        return [merged_row([row_of(n, w) for w in dirs[n]], dirs[n], FLAGS.cache_dir) for n in names], paths, 0
-    jobs, _, code = drivers.train_all(lambda: [j for n in names for j in make_jobs([n], FLAGS.seeds, teacher=paths[n])],
-                                      FLAGS.workers, FLAGS.cache_dir)
+    runs_of = ((lambda n: final_jobs(n, k, teacher=paths[n])) if k > 1 else
+               (lambda n: make_jobs([n], FLAGS.seeds, teacher=paths[n])))
+    jobs, _, code = drivers.train_all(lambda: [j for n in names for j in runs_of(n)], FLAGS.workers, FLAGS.cache_dir)
     if code:
         return [], {}, code
-    return [row_of(name, workdir) for name, _, workdir in jobs], paths, 0
+    if k == 1:
+        return [row_of(name, workdir) for name, _, workdir in jobs], paths, 0
+    dirs = {n: [w for name, _, w in jobs if name == n] for n in names}
+    return [merged_row([row_of(n, w) for w in dirs[n]], dirs[n], FLAGS.cache_dir) for n in names], paths, 0
 
 
 def choosing_val(row: dict, k: int = 1) -> float:
@@ -482,7 +479,12 @@ def _final_val(prior: dict, name: str, depth: int = 0):
         if final["name"] == name:
             return final.get("val_per_seed")
     if prior.get("prior") and depth < 20:
-        return _final_val(files.read_json(prior["prior"]), name, depth + 1)
+        try:
+            earlier = files.read_json(prior["prior"])
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--prior: the earlier results file it extends, {prior['prior']}, cannot be read ({e}); "
+                              "run from the folder that path is relative to (the repository root)") from None
+        return _final_val(earlier, name, depth + 1)
     return None
 
 
@@ -500,6 +502,8 @@ def prior_rows(path):
         if chosen:
             bar = dict(chosen[0], val_per_seed=_final_val(prior, chosen[0]["name"]))
         return rows, bar, int(prior["configurations_tried"])
+    except ConfigError:
+        raise
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"--prior={path}: not a ladder results file ({e}); give the OUT.json an earlier "
                           "python -m experiments.ladder wrote") from None

@@ -199,6 +199,9 @@ def test_students_tried_with_several_seeds_are_compared_on_the_same_seeds(monkey
                                 "chosen": "c", "configurations_tried": 3}))
     rows, bar, tried = ladder.prior_rows(str(later))
     assert [r["name"] for r in rows] == ["d", "c"] and tried == 3 and bar["val_per_seed"] == [0.94, 0.93]
+    later.write_text(later.read_text().replace(str(path), str(tmp_path / "gone.json")))
+    with pytest.raises(ConfigError, match="the earlier results file it extends, .*gone.json, cannot be read"):
+        ladder.prior_rows(str(later))
 
 
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
