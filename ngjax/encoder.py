@@ -70,11 +70,11 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
 
 def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     """One direction: x float32[B, T, In] -> [B, T, H] (sequences) or the final h [B, H]."""
-    xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
-    if mask is not None and spec.manual_backward:  # one direction: D = 1
-        ys = _manual(jax.tree_util.tree_map(lambda a: a[None], p), xw[:, None],
-                     mask.T[:, None, :, None], spec)[:, 0]
+    if mask is not None and spec.manual_backward:  # one direction: D = 1, direction-major
+        one = jax.tree_util.tree_map(lambda a: a[None], p)
+        ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec)[0]
         return jnp.swapaxes(ys, 0, 1) if sequences else ys[-1]
+    xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
     step = cells.CELLS[spec.cell].step
     carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
     if mask is not None:
@@ -97,36 +97,43 @@ def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
 def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     """Both directions in one scan: x float32[B, T, In] -> [B, T, 2H] or [B, 2H] (forward, backward)."""
     both = jax.tree_util.tree_map(lambda f, b: jnp.stack([f, b]), p["forward"], p["backward"])
+    m = mask.T[:, :, None]  # [T, B, 1]
+    if spec.manual_backward:  # direction-major (ngjax.recurrence): reverse the narrow inputs, not xw
+        xt = jnp.swapaxes(x, 0, 1)  # [T, B, In]
+        xd = jnp.stack([xt, xt[::-1]])  # [2, T, B, In]: the backward direction reads time reversed
+        ys = _manual(both, xd, jnp.stack([m, m[::-1]]), spec)  # [2, T, B, H]
+        if not sequences:
+            return jnp.concatenate([ys[0, -1], ys[1, -1]], axis=-1)
+        out = jnp.concatenate([ys[0], ys[1, ::-1]], axis=-1)  # [T, B, 2H], backward back in time order
+        return jnp.swapaxes(out, 0, 1)
     bias = jax.vmap(lambda q: cells.input_bias(spec.cell, q))(both)  # [2, G*H]
     xw = jnp.einsum("bte,deg->tdbg", x, both["kernel"]) + bias[None, :, None, :]  # [T, 2, B, G*H]
     xw = jnp.stack([xw[:, 0], xw[::-1, 1]], axis=1)  # the backward direction reads time reversed
-    m = mask.T[:, :, None]  # [T, B, 1]
     m = jnp.stack([m, m[::-1]], axis=1)  # [T, 2, B, 1]
-    if spec.manual_backward:
-        ys = _manual(both, xw, m, spec)
-        final = ys[-1]
-    else:
-        step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
-        zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
-        carry = (zeros,) * cells.CELLS[spec.cell].carry
+    step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
+    zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
+    carry = (zeros,) * cells.CELLS[spec.cell].carry
 
-        def body(carry, inp):
-            xw_t, m_t = inp
-            new, _ = step(both, carry, xw_t)
-            carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
-            return carry, (carry[0] if sequences else None)
+    def body(carry, inp):
+        xw_t, m_t = inp
+        new, _ = step(both, carry, xw_t)
+        carry = tuple(jnp.where(m_t, n, o) for n, o in zip(new, carry))
+        return carry, (carry[0] if sequences else None)
 
-        carry, ys = jax.lax.scan(body, carry, (xw, m), unroll=spec.unroll)
-        final = carry[0]
+    carry, ys = jax.lax.scan(body, carry, (xw, m), unroll=spec.unroll)
+    final = carry[0]
     if not sequences:
         return jnp.concatenate([final[0], final[1]], axis=-1)
     out = jnp.concatenate([ys[:, 0], ys[::-1, 1]], axis=-1)  # [T, B, 2H], backward back in time order
     return jnp.swapaxes(out, 0, 1)
 
 
-def _manual(stacked, xw: jax.Array, m: jax.Array, spec) -> jax.Array:
-    """The masked scan with the hand-written backward pass (``--manual_backward``, ngjax.recurrence):
-    ``stacked`` holds D directions' params on a leading axis; xw [T, D, B, G*H], m [T, D, B, 1] ->
-    the states [T, D, B, H]."""
-    bias = stacked["bias"][:, 1] if cells.CELLS[spec.cell].bias_rows == 2 else None  # GRU's recurrent bias
-    return recurrence.scan(spec.cell, stacked["recurrent_kernel"], bias, xw, m, spec.unroll)
+def _manual(stacked, x: jax.Array, m: jax.Array, spec) -> jax.Array:
+    """The masked layer with the hand-written backward pass of its recurrence (``--manual_backward``,
+    ngjax.recurrence), direction-major: ``stacked`` holds D directions' params on a leading axis;
+    x [D, T, B, In] (each direction in its reading order), m [D, T, B, 1] -> the states [D, T, B, H].
+    The input projection contracts one merged (time, batch) axis: with two contracted axes its
+    gradient made XLA transpose both operands."""
+    D, T, B, _ = x.shape
+    xw = jnp.einsum("dne,deg->dng", x.reshape(D, T * B, -1), stacked["kernel"]).reshape(D, T, B, -1)
+    return recurrence.scan(spec.cell, stacked["recurrent_kernel"], stacked["bias"], xw, m, spec.unroll)

@@ -8,23 +8,31 @@ state and of the gate pre-activations, with the derivatives written out), and th
 kernel's and bias's gradients are one product over all steps after the loop. Same math as
 autodiff; the sums run in another order, so results differ at rounding level.
 
-Layout: a layer's D directions ride on a leading axis (the bidirectional encoder stacks forward
-and backward; one direction is D=1)::
+Layout: direction-major. A layer's D directions ride on the leading axis (the bidirectional
+encoder stacks forward and backward, the backward one's inputs already in reverse time order; one
+direction is D=1), time on the next::
 
-    U   float32[D, H, G*H]   recurrent kernels (Keras' gate order, as in ngjax.cells)
-    b   float32[D, G*H]      the recurrent bias (GRU's bias row 1) or None (LSTM, SimpleRNN)
-    xw  float32[T, D, B, G*H] the hoisted input projections, time-major
-    m   bool[T, D, B, 1]     True on real tokens: a step on padding leaves the carry unchanged
+    U   float32[D, H, G*H]    recurrent kernels (Keras' gate order, as in ngjax.cells)
+    bias float32[D, G*H]      the cells' bias as stored (LSTM, SimpleRNN), or float32[D, 2, G*H] (GRU:
+                              row 0 the input bias, row 1 the recurrent one)
+    xw  float32[D, T, B, G*H] the hoisted input projections without their bias, each direction in
+                              its reading order (the bias is added inside the loop, fused with the
+                              gates, instead of in a pass over xw)
+    m   bool[D, T, B, 1]      True on real tokens: a step on padding leaves the carry unchanged
 
-``scan(cell, U, b, xw, m)`` returns the hidden state after every step, float32[T, D, B, H]; its
-last row is the final state.
+``scan(cell, U, bias, xw, m)`` returns the hidden state after every step, float32[D, T, B, H]; its
+``[:, -1]`` is the final state. Why direction-major: the projection ``einsum('dtbe,deg->dtbg')`` then
+writes xw in the layout the loop reads, and its gradient reads d_xw in the layout the backward loop
+writes; time-major [T, D, B, G*H] cost a transposing copy of xw and of d_xw per batch, and
+stacking a time-reversed copy of the backward direction's projections another (a quarter of a
+bucketed BiGRU epoch in a profile). The loops index time with dynamic slices and write each step's
+values in place; the states are kept with the initial zero state in front, so the state before
+step t is read back from them, not stored twice.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Optional
-
 import jax
 import jax.numpy as jnp
 
@@ -48,7 +56,8 @@ def _gru_forward(U, b, carry, xw_t):
 
 
 def _gru_backward(Ut, prev, saved, d_new):
-    """(gradients of the previous carry, of the input projection, of the recurrent product)."""
+    """(gradients of the previous carry, of the input projection, of the recurrent product; None
+    where the last equals the second, as in the LSTM and SimpleRNN)."""
     (h,), (z, r, hh, rh), (dh,) = prev, saved, d_new
     d_hh = dh * (1 - z) * (1 - hh * hh)  # through tanh
     d_z = dh * (h - hh) * z * (1 - z)
@@ -73,7 +82,7 @@ def _lstm_backward(Ut, prev, saved, d_new):
     dc = dc + dh * o * (1 - tc * tc)
     d_a = jnp.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
                            dh * tc * o * (1 - o)], axis=-1)
-    return (_rec(Ut, d_a), dc * f), d_a, d_a
+    return (_rec(Ut, d_a), dc * f), d_a, None
 
 
 def _rnn_forward(U, b, carry, xw_t):
@@ -84,58 +93,95 @@ def _rnn_forward(U, b, carry, xw_t):
 def _rnn_backward(Ut, prev, saved, d_new):
     (h,), (dh,) = saved, d_new
     d_a = dh * (1 - h * h)
-    return (_rec(Ut, d_a),), d_a, d_a
+    return (_rec(Ut, d_a),), d_a, None
 
 
 CELLS = {"gru": (_gru_forward, _gru_backward), "lstm": (_lstm_forward, _lstm_backward),
          "rnn": (_rnn_forward, _rnn_backward)}
 
 
-def _run(cell: str, U, b, xw, m, unroll: int):
-    """The forward scan: (states [T, D, B, H], each step's previous carry, each step's gates)."""
+def _at(a: jax.Array, t) -> jax.Array:
+    """a[:, t] of a direction-major array [D, T, ...]."""
+    return jax.lax.dynamic_index_in_dim(a, t, axis=1, keepdims=False)
+
+
+def _put(buf: jax.Array, t, value: jax.Array) -> jax.Array:
+    """buf[:, t] = value, in place."""
+    return jax.lax.dynamic_update_index_in_dim(buf, value, t, axis=1)
+
+
+def _biases(cell: str, bias: jax.Array):
+    """(input bias [D, 1, G*H], recurrent bias [D, G*H] or None) from the stored bias."""
+    if cells.CELLS[cell].bias_rows == 2:
+        return bias[:, None, 0], bias[:, 1]
+    return bias[:, None], None
+
+
+def _run(cell: str, U, bias, xw, m, unroll: int):
+    """The forward scan: (every carry, each float32[D, T + 1, B, H] with the initial zero state at
+    index 0 and the state after step t at t + 1; each step's gates, float32[D, T, B, ...])."""
     forward = CELLS[cell][0]
-    zeros = jnp.zeros(xw.shape[1:3] + (U.shape[1],), xw.dtype)
+    D, T, B, _ = xw.shape
+    zeros = jnp.zeros((D, B, U.shape[1]), xw.dtype)
+    carry = (zeros,) * cells.CELLS[cell].carry
+    b_in, b = _biases(cell, bias)
+    gates = jax.eval_shape(lambda c, x: forward(U, b, c, x)[1], carry, xw[:, 0])
+    states = tuple(jnp.zeros((D, T + 1) + a.shape[1:], a.dtype) for a in carry)
+    saved = tuple(jnp.zeros((D, T) + a.shape[1:], a.dtype) for a in gates)
 
-    def body(carry, inp):
-        xw_t, m_t = inp
-        new, saved = forward(U, b, carry, xw_t)
+    def body(t, state):
+        carry, states, saved = state
+        new, gates = forward(U, b, carry, _at(xw, t) + b_in)
+        m_t = _at(m, t)
         new = tuple(jnp.where(m_t, x, old) for x, old in zip(new, carry))
-        return new, (new[0], carry, saved)
+        return (new, tuple(_put(buf, t + 1, v) for buf, v in zip(states, new)),
+                tuple(_put(buf, t, v) for buf, v in zip(saved, gates)))
 
-    _, out = jax.lax.scan(body, (zeros,) * cells.CELLS[cell].carry, (xw, m), unroll=unroll)
-    return out
+    _, states, saved = jax.lax.fori_loop(0, T, body, (carry, states, saved), unroll=unroll)
+    return states, saved
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 5))
-def scan(cell: str, U: jax.Array, b: Optional[jax.Array], xw: jax.Array, m: jax.Array, unroll: int = 1):
-    """States after every step, float32[T, D, B, H] (see the module docstring)."""
-    return _run(cell, U, b, xw, m, unroll)[0]
+def scan(cell: str, U: jax.Array, bias: jax.Array, xw: jax.Array, m: jax.Array, unroll: int = 1):
+    """States after every step, float32[D, T, B, H] (see the module docstring)."""
+    return _run(cell, U, bias, xw, m, unroll)[0][0][:, 1:]
 
 
-def _scan_forward(cell, U, b, xw, m, unroll):
-    ys, prev, saved = _run(cell, U, b, xw, m, unroll)
-    return ys, (U, b, prev, saved, m)
+def _scan_forward(cell, U, bias, xw, m, unroll):
+    states, saved = _run(cell, U, bias, xw, m, unroll)
+    return states[0][:, 1:], (U, bias.shape, states, saved, m)
 
 
 def _scan_backward(cell, unroll, res, d_ys):
-    U, b, prev, saved, m = res
+    U, bias_shape, states, saved, m = res
     backward = CELLS[cell][1]
     Ut = jnp.swapaxes(U, 1, 2)
+    D, T, B, H = d_ys.shape
+    d_carry = (jnp.zeros((D, B, H), d_ys.dtype),) * len(states)
+    shapes = jax.eval_shape(lambda *a: backward(Ut, *a)[1:], d_carry, tuple(s[:, 0] for s in saved), d_carry)
+    bufs = tuple(jnp.zeros((D, T) + a.shape[1:], a.dtype) for a in shapes if a is not None)
 
-    def body(d_carry, inp):
-        d_y, prev_t, saved_t, m_t = inp
-        g = (d_carry[0] + d_y,) + d_carry[1:]  # the state's gradient: from later steps and from the output
-        keep = m_t.astype(d_y.dtype)
+    def body(i, state):
+        d_carry, bufs = state
+        t = T - 1 - i
+        g = (d_carry[0] + _at(d_ys, t),) + d_carry[1:]  # the state's gradient: from later steps and the output
+        keep = _at(m, t).astype(d_ys.dtype)
         d_new = tuple(keep * x for x in g)  # a padding step passed the carry through unchanged
-        d_prev, d_xw, d_rec = backward(Ut, prev_t, saved_t, d_new)
-        return tuple(x - k + p for x, k, p in zip(g, d_new, d_prev)), (d_xw, d_rec)
+        prev = tuple(_at(s, t) for s in states)  # the carry before step t
+        d_prev, *out = backward(Ut, prev, tuple(_at(s, t) for s in saved), d_new)
+        return (tuple(x - k + p for x, k, p in zip(g, d_new, d_prev)),
+                tuple(_put(buf, t, v) for buf, v in zip(bufs, (o for o in out if o is not None))))
 
-    zeros = jnp.zeros_like(d_ys[0])
-    _, (d_xw, d_rec) = jax.lax.scan(body, (zeros,) * cells.CELLS[cell].carry, (d_ys, prev, saved, m), reverse=True,
-                                    unroll=unroll)
-    d_U = jnp.einsum("tdbh,tdbk->dhk", prev[0], d_rec)  # every step's kernel gradient in one product
-    d_b = None if b is None else d_rec.sum(axis=(0, 2))
-    return d_U, d_b, d_xw, None
+    _, bufs = jax.lax.fori_loop(0, T, body, (d_carry, bufs), unroll=unroll)
+    d_xw, d_rec = bufs[0], bufs[-1]  # one buffer when the recurrent product's gradient is d_xw's
+    # every step's kernel gradient in one product, (t, b) merged first (two contracted axes made XLA
+    # transpose both operands)
+    prev = states[0][:, :-1].reshape(D, T * B, H)
+    d_U = jnp.einsum("dnh,dnk->dhk", prev, d_rec.reshape(D, T * B, -1))
+    d_bias = d_xw.sum(axis=(1, 2))  # the input bias
+    if len(bias_shape) == 3:  # and GRU's recurrent one
+        d_bias = jnp.stack([d_bias, d_rec.sum(axis=(1, 2))], axis=1)
+    return d_U, d_bias, d_xw, None
 
 
 scan.defvjp(_scan_forward, _scan_backward)

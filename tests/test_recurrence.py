@@ -56,14 +56,15 @@ def test_manual_backward_gives_autodiffs_outputs_and_gradients(cell, bidirection
 def test_scan_keeps_the_carry_on_padding_and_returns_every_state():
     k = jax.random.split(jax.random.PRNGKey(0), 3)
     U = jax.random.normal(k[0], (2, 3, 9)) * 0.3
-    b = jax.random.normal(k[1], (2, 9)) * 0.1
-    xw = jax.random.normal(k[2], (5, 2, 1, 9))
-    m = jnp.asarray([1, 1, 0, 0, 1], bool)[:, None, None, None] * jnp.ones((5, 2, 1, 1), bool)
+    b = jax.random.normal(k[1], (2, 2, 9)) * 0.1  # GRU: input and recurrent bias rows
+    xw = jax.random.normal(k[2], (2, 5, 1, 9))  # direction-major: [D, T, B, G*H]
+    m = jnp.asarray([1, 1, 0, 0, 1], bool)[None, :, None, None] * jnp.ones((2, 5, 1, 1), bool)
     ys = recurrence.scan("gru", U, b, xw, m)
-    assert ys.shape == (5, 2, 1, 3)
-    np.testing.assert_array_equal(ys[2], ys[1])  # padding: the state passes through unchanged
-    np.testing.assert_array_equal(ys[3], ys[1])
-    assert not np.allclose(ys[4], ys[3])
+    assert ys.shape == (2, 5, 1, 3)
+    np.testing.assert_array_equal(ys[:, 2], ys[:, 1])  # padding: the state passes through unchanged
+    np.testing.assert_array_equal(ys[:, 3], ys[:, 1])
+    assert not np.allclose(ys[:, 4], ys[:, 3])
+    assert not np.allclose(ys[0], ys[1])  # each direction its own kernel
 
 
 def test_manual_backward_needs_a_masked_model_and_reaches_the_spec():
