@@ -134,6 +134,10 @@ def _manual(stacked, x: jax.Array, m: jax.Array, spec) -> jax.Array:
     x [D, T, B, In] (each direction in its reading order), m [D, T, B, 1] -> the states [D, T, B, H].
     The input projection contracts one merged (time, batch) axis: with two contracted axes its
     gradient made XLA transpose both operands."""
-    D, T, B, _ = x.shape
-    xw = jnp.einsum("dne,deg->dng", x.reshape(D, T * B, -1), stacked["kernel"]).reshape(D, T, B, -1)
+    D, T, B, E = x.shape
+    kernel, pad = stacked["kernel"], -E % 16
+    if pad:
+        x = jnp.pad(x, ((0, 0), (0, 0), (0, 0), (0, pad)))
+        kernel = jnp.pad(kernel, ((0, 0), (0, pad), (0, 0)))
+    xw = jnp.einsum("dne,deg->dng", x.reshape(D, T * B, -1), kernel).reshape(D, T, B, -1)
     return recurrence.scan(spec.cell, stacked["recurrent_kernel"], stacked["bias"], xw, m, spec.unroll)
