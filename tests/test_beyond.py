@@ -420,3 +420,21 @@ def test_long_document_flops_per_position_match_a_hand_count():
     assert flops_per_token("lstm", 50, 64) == 3 * 2 * 2 * (50 * 256 + 64 * 256) == 350_208
     assert flops_per_token("gru", 50, 64) == 3 * 2 * 2 * (50 * 192 + 64 * 192)
     assert flops_per_token("lstm", 50, 64, directions=1) * 2 == flops_per_token("lstm", 50, 64)
+
+
+def test_epoch_profile_sums_leaf_operations_by_kind(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))  # the module adds tracing to it
+    from experiments.profile_epoch import summarise
+    ev = [{"ph": "X", "name": "while.12", "dur": 1000},  # a container: its children are counted instead
+          {"ph": "X", "name": "ThunkExecutor::Execute", "dur": 1000}]
+    ev += [{"ph": "X", "name": "ynn_fusion.3", "dur": 2}] * 50  # inside the time loop: 50 runs for 4 batches
+    ev += [{"ph": "X", "name": "ynn_fusion.9", "dur": 30}] * 4  # once per batch
+    ev += [{"ph": "X", "name": n, "dur": d} for n, d in [
+        ("bitcast_dynamic-update-slice_fusion.2", 7), ("wrapped_broadcast.1", 5), ("reverse_concatenate_fusion.5", 11),
+        ("copy_bitcast_fusion", 13), ("wrapped_scatter", 17), ("add_divide_fusion.4", 19), ("subtract_multiply_fusion", 1)]]
+    ev += [{"ph": "i", "name": "add_divide_fusion.4", "dur": 999}]  # not a timed slice
+    s = summarise(ev, batches=4)
+    assert s == {"matrix products, per time step": 100, "matrix products, per batch": 120,
+                 "loop outputs written in place (dynamic-update-slice)": 7, "zero-filled buffers (broadcast)": 5,
+                 "transposing, reversing, concatenating copies": 24, "gathers and scatters (embedding rows)": 17,
+                 "other element-wise (gates, masks, Adam, ...)": 20}
