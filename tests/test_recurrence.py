@@ -53,6 +53,19 @@ def test_manual_backward_gives_autodiffs_outputs_and_gradients(cell, bidirection
     assert "custom_vjp_call" not in str(jax.make_jaxpr(_loss(auto, tokens, labels))(params))
 
 
+@pytest.mark.parametrize("embed_dim", [16, 21])  # the projection's input as it is, and zero-padded to 32 columns
+def test_manual_backward_with_inputs_a_multiple_of_16_wide_or_not(embed_dim):
+    auto = model.ModelSpec("lstm", rows=30, embed_dim=embed_dim, hidden_size=4, num_classes=3, bidirectional=True,
+                           pool="max", trainable_embedding=True)
+    manual = dataclasses.replace(auto, manual_backward=True)
+    params = model.init(jax.random.PRNGKey(1), auto)
+    tokens, labels = _tokens(), jnp.asarray([0, 1, 2, 0, 1, 2])
+    g_m, g_a = (jax.grad(_loss(s, tokens, labels))(params) for s in (manual, auto))
+    assert g_m["embedding"]["table"].shape == (30, embed_dim)  # the padding never reaches the parameters
+    for a, b in zip(jax.tree_util.tree_leaves(g_m), jax.tree_util.tree_leaves(g_a)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_scan_keeps_the_carry_on_padding_and_returns_every_state():
     k = jax.random.split(jax.random.PRNGKey(0), 3)
     U = jax.random.normal(k[0], (2, 3, 9)) * 0.3
