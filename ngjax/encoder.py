@@ -11,7 +11,9 @@ heads) a step on token 0 leaves the carry unchanged, whatever the padding side; 
 pass ends at each document's last real token and the backward pass starts there, and a document
 gives the same features padded pre, post or not at all. With ``spec.manual_backward`` a masked
 layer's scan is ``ngjax.recurrence.scan`` instead: the same forward values, and a hand-written
-backward pass in place of ``jax.grad`` of the scan.
+backward pass in place of ``jax.grad`` of the scan. That path lays its arrays out direction-major
+([D, T, B, ...]; ``_manual``), the ``jax.grad`` path time-major ([T, D, B, ...], what ``lax.scan``
+slices); the latter is kept as it is so that runs trained with it reproduce bit for bit.
 """
 
 from __future__ import annotations
