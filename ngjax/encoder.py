@@ -135,7 +135,8 @@ def _manual(stacked, x: jax.Array, m: jax.Array, spec) -> jax.Array:
     ngjax.recurrence), direction-major: ``stacked`` holds D directions' params on a leading axis;
     x [D, T, B, In] (each direction in its reading order), m [D, T, B, 1] -> the states [D, T, B, H].
     The input projection contracts one merged (time, batch) axis: with two contracted axes its
-    gradient made XLA transpose both operands."""
+    gradient made XLA transpose both operands. Its input is zero-padded to a multiple of 16 columns
+    (the kernel with zero rows; the sums do not change): XLA's dot kernels run 64 columns faster than 50."""
     D, T, B, E = x.shape
     kernel, pad = stacked["kernel"], -E % 16
     if pad:
