@@ -77,6 +77,16 @@ PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", 
 PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
 
 
+def check_variants(names, flag: str) -> None:
+    """ConfigError naming the unknown rows of ``--FLAG`` and the known ones."""
+    from ngjax.config import ConfigError
+
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise ConfigError(f"--{flag}: unknown {unknown or 'empty list'}; rows of experiments/benchmark.py: "
+                          f"{', '.join(VARIANTS)}")
+
+
 def _time_epochs(run_epoch, repeats):
     """(first epoch seconds, [warm epoch seconds])."""
     t = time.perf_counter()
@@ -215,6 +225,7 @@ def main(argv):
 
     from ngjax.config import Config
 
+    check_variants(FLAGS.variants, "variants")
     results = []
     for name in FLAGS.variants:
         cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))

@@ -29,9 +29,9 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_
 from absl import flags  # noqa: E402
 
 from experiments import drivers  # noqa: E402
-from experiments.benchmark import VARIANTS  # noqa: E402  (also defines --data_dir, --cache_dir)
+from experiments.benchmark import VARIANTS, check_variants  # noqa: E402  (also defines --data_dir, --cache_dir)
 from ngjax import cli, inputs  # noqa: E402
-from ngjax.config import Config  # noqa: E402
+from ngjax.config import Config, ConfigError  # noqa: E402
 
 flags.DEFINE_list("profile_variants", ["bigru256_buckets", "bigru256_manual", "bilstm256_buckets",
                                        "bilstm256_manual"], "Rows of experiments/benchmark.py to profile.")
@@ -101,6 +101,9 @@ def profile(name: str, docs: int):
 
 
 def main(argv):
+    check_variants(FLAGS.profile_variants, "profile_variants")
+    if FLAGS.docs < 1:
+        raise ConfigError(f"--docs={FLAGS.docs}: give 1 or more training documents to profile")
     rows = {name: profile(name, FLAGS.docs) for name in FLAGS.profile_variants}
     kinds = [k for k, _ in KINDS]
     kinds = [k + s for k in kinds[:1] for s in (", per time step", ", per batch")] + kinds[1:]

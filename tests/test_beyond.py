@@ -440,3 +440,12 @@ def test_epoch_profile_sums_leaf_operations_by_kind(monkeypatch):
                  "loop outputs written in place (dynamic-update-slice)": 7, "zero-filled buffers (broadcast)": 5,
                  "transposing, reversing, concatenating copies": 24, "gathers and scatters (embedding rows)": 17,
                  "other element-wise (gates, masks, Adam, ...)": 20}
+
+
+def test_benchmark_and_profile_name_unknown_rows_in_one_line():
+    for module, flag in (("experiments.profile_epoch", "profile_variants"), ("experiments.benchmark", "variants")):
+        r = run_module(module, f"--{flag}=bigru256_manual,nope", timeout=120)
+        assert r.returncode == 2 and f"error: --{flag}: unknown ['nope']; rows of experiments/benchmark.py: seed," \
+            in r.stderr and "Traceback" not in r.stderr, r.stderr[-1500:]
+    r = run_module("experiments.profile_epoch", "--docs=0", timeout=120)
+    assert r.returncode == 2 and "--docs=0: give 1 or more" in r.stderr and "Traceback" not in r.stderr
