@@ -37,9 +37,11 @@ flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: 
 flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
 flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
 flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy", "bigru256",
-                                "bigru256_buckets", "bigru256_manual", "bilstm256", "bilstm256_buckets",
-                                "bilstm256_manual"],
+                                "bigru256_buckets", "bigru256_manual", "bigru256_directions", "bilstm256",
+                                "bilstm256_buckets", "bilstm256_manual", "bilstm256_directions"],
                   "Variants to time.")
+flags.DEFINE_integer("cpu_devices", 2, "CPU devices JAX starts with (--cpu_devices of ngjax.main): the *_directions "
+                     "rows run a layer's two directions on two of them; every other row uses one device.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
 flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
 flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
@@ -61,7 +63,9 @@ VARIANTS = {
 # Dense(20), batch 64. ngjax masks padding (its pooling needs it); the peers do not. The
 # *_buckets rows are the same ngjax model with --length_buckets (less padding computed); their
 # peer times are those of the row they name in PEERS_FROM, measured in the same run; the *_manual
-# rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets.
+# rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets;
+# the *_directions rows add --shard=directions (each direction on its own CPU device, so on its own
+# core: --cpu_devices=2).
 LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
             seq_len=256, batch_size=64, padding="post", truncating="post")
 VARIANTS.update({
@@ -71,9 +75,12 @@ VARIANTS.update({
     "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
     "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, manual_backward=True),
     "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True),
+    "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions"),
+    "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions"),
 })
 PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
-              "bilstm256_manual": "bilstm256"}
+              "bilstm256_manual": "bilstm256", "bigru256_directions": "bigru256",
+              "bilstm256_directions": "bilstm256"}
 PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
 
 
@@ -100,15 +107,29 @@ def _time_epochs(run_epoch, repeats):
     return first, warm
 
 
+def epoch_program(prep, data=None):
+    """(compiled epoch, initial state, x, y) of a row's ngjax model on ``data`` (default: the row's
+    own). One device, except for --shard=directions (the two devices of its mesh)."""
+    import dataclasses
+
+    from ngjax import distributed
+
+    data = data or prep.data
+    spec, mesh = prep.spec, None
+    if prep.cfg.shard == "directions":
+        mesh = distributed.make_mesh("directions", 1, prep.cfg.batch_size, prep.cfg.eval_batch_size)
+        spec = dataclasses.replace(spec, direction_mesh=mesh)
+    state = state_lib.place(state_lib.create_state(0, spec, prep.tx, prep.table), mesh, prep.cfg.shard, False)
+    (x, y), _ = distributed.place_arrays((data.x_train, data.y_train), mesh, prep.cfg.shard)
+    epoch = steps.compile_programs(prep.cfg, spec, prep.tx, state, None, steps.bucket_plans(data, prep.cfg)).epoch
+    return epoch, state, x, y
+
+
 def bench_ngjax(prep, repeats):
     import jax
-    import jax.numpy as jnp
 
-
-    state = [state_lib.create_state(0, prep.spec, prep.tx, prep.table)]
-    x, y = jnp.asarray(prep.data.x_train), jnp.asarray(prep.data.y_train)
-    epoch = steps.compile_programs(prep.cfg, prep.spec, prep.tx, state[0], None,
-                                   steps.bucket_plans(prep.data, prep.cfg)).epoch
+    epoch, state, x, y = epoch_program(prep)
+    state = [state]
 
     def run():
         state[0], sums = epoch(state[0], x, y)
@@ -226,13 +247,21 @@ def main(argv):
     from ngjax.config import Config
 
     check_variants(FLAGS.variants, "variants")
+    from ngjax import distributed
+    from ngjax.errors import NgjaxError
+
+    distributed.set_cpu_devices(FLAGS.cpu_devices)
     results = []
     for name in FLAGS.variants:
         cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
         prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
         row = {"variant": name, "cell": cfg.cell, "seq_len": cfg.seq_len, "embeddings": cfg.embeddings,
                "embed_dim": cfg.embed_dim, "steps_per_epoch": -(-prep.data.x_train.shape[0] // cfg.batch_size)}
-        first, warm = bench_ngjax(prep, FLAGS.repeats)
+        try:
+            first, warm = bench_ngjax(prep, FLAGS.repeats)
+        except NgjaxError as e:  # --shard=directions with other than two devices
+            print(f"{name}: skipped: {e}", flush=True)
+            continue
         row["ngjax"] = {"first": first, "warm": warm, "median": statistics.median(warm)}
         print(f"{name}: ngjax {row['ngjax']['median']:.3f} s/epoch (first {first:.2f} s)", flush=True)
         measured = {r["variant"]: r for r in results}
@@ -261,7 +290,8 @@ def main(argv):
         print(f"compilation cache: first epoch {cache['cold']} s cold, {cache['warm']} s warm", flush=True)
     dev = jax.devices()[0]
     env = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-           "device": f"{dev.platform}: {getattr(dev, 'device_kind', '')}", "python": platform.python_version(),
+           "device": f"{dev.platform}: {getattr(dev, 'device_kind', '')} (x{jax.device_count()})",
+           "python": platform.python_version(),
            "jax": jax.__version__, "keras": _version("keras"), "torch": _version("torch"),
            "repeats": FLAGS.repeats}
     head = "| variant | steps/epoch | ngjax s/epoch (first) | " + " | ".join(
@@ -286,7 +316,9 @@ def main(argv):
                      "steps). ngjax masks padding; Keras and PyTorch do not. The *_buckets rows run the same "
                      "ngjax model with --length_buckets=8 against the peer times of the row named in brackets; the "
                      "*_manual rows add --manual_backward (the hand-written backward pass of the masked "
-                     "recurrence, ngjax.recurrence).")
+                     "recurrence, ngjax.recurrence); the *_directions rows add --shard=directions: each direction "
+                     f"of the layer on its own CPU device (--cpu_devices={FLAGS.cpu_devices}), so on its own core, "
+                     "side by side; every other row runs on one device.")
     if "random_emb_lazy" in FLAGS.variants:
         lines.append("\nrandom_emb_lazy is a different optimizer (`--embedding_optimizer=lazy_adam`): ngjax "
                      "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "

@@ -52,7 +52,8 @@ def main(argv):
         per = flops_per_token(cell, cfg.embed_dim, cfg.hidden_size)
         g_full, g_buck = per * full / 1e9, per * bucketed / 1e9
         rates = []
-        for name, work in ((row, g_full), (row + "_buckets", g_buck), (row + "_manual", g_buck)):
+        for name, work in ((row, g_full), (row + "_buckets", g_buck), (row + "_manual", g_buck),
+                           (row + "_directions", g_buck)):
             r = bench.get(name, {})
             for who in ("ngjax", "keras", "torch"):
                 secs = (r.get(who) or {}).get("median")

@@ -29,7 +29,7 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_
 from absl import flags  # noqa: E402
 
 from experiments import drivers  # noqa: E402
-from experiments.benchmark import VARIANTS, check_variants  # noqa: E402  (also defines --data_dir, --cache_dir)
+from experiments.benchmark import VARIANTS, check_variants, epoch_program  # noqa: E402  (also defines --data_dir, --cache_dir)
 from ngjax import cli, inputs  # noqa: E402
 from ngjax.config import Config, ConfigError  # noqa: E402
 
@@ -75,17 +75,11 @@ def summarise(events, batches: int):
 
 def profile(name: str, docs: int):
     import jax
-    import jax.numpy as jnp
-
-    from ngjax import state as state_lib
-    from ngjax import steps
 
     cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
     prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
     data = dataclasses.replace(prep.data, x_train=prep.data.x_train[:docs], y_train=prep.data.y_train[:docs])
-    state = state_lib.create_state(0, prep.spec, prep.tx, prep.table)
-    x, y = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
-    epoch = steps.compile_programs(cfg, prep.spec, prep.tx, state, None, steps.bucket_plans(data, cfg)).epoch
+    epoch, state, x, y = epoch_program(prep, data)
     state, sums = epoch(state, x, y)  # compile and warm up
     jax.block_until_ready(sums)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,6 +96,9 @@ def profile(name: str, docs: int):
 
 def main(argv):
     check_variants(FLAGS.profile_variants, "profile_variants")
+    from ngjax import distributed
+
+    distributed.set_cpu_devices(FLAGS.cpu_devices)  # the *_directions rows run on two
     if FLAGS.docs < 1:
         raise ConfigError(f"--docs={FLAGS.docs}: give 1 or more training documents to profile")
     rows = {name: profile(name, FLAGS.docs) for name in FLAGS.profile_variants}

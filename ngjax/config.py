@@ -129,7 +129,8 @@ class Config:
     eval_batch_size: int = option(1024, "Evaluation chunk size (documents; --seeds=K replicas share it).",
                                   positive=True, harmless=True)
     shard: str = option("data", "With several devices: data (split batches) | seeds (split --seeds "
-                        "replicas) | none.", choices=("data", "seeds", "none"), harmless=True)
+                        "replicas) | directions (a bidirectional layer's two directions on two devices, "
+                        "side by side) | none.", choices=("data", "seeds", "directions", "none"), harmless=True)
     # checkpoints
     checkpoint_every: int = option(1, "Save a checkpoint every N epochs (the last is always saved).",
                                    positive=True, harmless=True)
@@ -234,6 +235,9 @@ def validate(cfg: Config) -> Config:
     if cfg.length_buckets and not masked(cfg):
         raise ConfigError("--length_buckets drops padding steps, which changes an unmasked model; add "
                           "--mask_padding (or use --bidirectional / a pooled head, which mask)")
+    if cfg.shard == "directions" and not cfg.bidirectional:
+        raise ConfigError("--shard=directions splits a bidirectional layer's two directions over two devices; add "
+                          "--bidirectional, or use --shard=data")
     if cfg.manual_backward and not masked(cfg):
         raise ConfigError("--manual_backward replaces the masked recurrence's gradient; add --mask_padding (or use "
                           "--bidirectional / a pooled head, which mask), or drop it")

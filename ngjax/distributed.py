@@ -13,6 +13,8 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from ngjax.encoder import DIRECTIONS
+
 
 def initialize(coordinator_address: Optional[str], num_processes: Optional[int],
                process_id: Optional[int]) -> None:
@@ -53,11 +55,29 @@ def to_host(tree: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- the device mesh
+def set_cpu_devices(n: int) -> None:
+    """--cpu_devices: split the CPU into n JAX devices (``jax_num_cpu_devices``), before JAX starts
+    its backends; 0 leaves the default (one). With --shard=directions, 2 run a bidirectional layer's
+    two directions side by side on a CPU's cores."""
+    from ngjax.errors import NgjaxError
+
+    if n <= 0:
+        return
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError as e:  # the backends already started: something ran JAX first
+        if len(jax.devices("cpu")) != n:
+            raise NgjaxError(f"--cpu_devices={n}: JAX already started with {len(jax.devices('cpu'))} CPU "
+                             f"devices; set it before anything runs JAX ({e})") from None
+
+
 def make_mesh(shard: str, seeds: int, batch_size: int, eval_batch_size: int):
     """A 1-D ``data`` mesh over all devices, or None on one device / with --shard=none.
 
     --shard=data splits every batch over the devices (params replicated); --shard=seeds puts
-    whole replicas of a --seeds=K run on different devices.
+    whole replicas of a --seeds=K run on different devices; --shard=directions (exactly two
+    devices, a mesh over ``encoder.DIRECTIONS``) runs each direction of a bidirectional layer on
+    its own device (params and data replicated, ``ModelSpec.direction_mesh``).
     """
     from jax.sharding import Mesh
 
@@ -65,6 +85,11 @@ def make_mesh(shard: str, seeds: int, batch_size: int, eval_batch_size: int):
 
     devices = jax.devices()
     n = len(devices)
+    if shard == "directions":  # checked before the one-device case: asked for, it must happen
+        if n != 2:
+            raise NgjaxError(f"--shard=directions runs a bidirectional layer's two directions on two devices, "
+                             f"and {n} are visible; on CPU add --cpu_devices=2, else use --shard=data")
+        return Mesh(np.array(devices), (DIRECTIONS,))
     if n == 1 or shard == "none":
         return None
     if shard == "seeds":

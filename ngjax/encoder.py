@@ -14,18 +14,28 @@ layer's scan is ``ngjax.recurrence.scan`` instead: the same forward values, and 
 backward pass in place of ``jax.grad`` of the scan. That path lays its arrays out direction-major
 ([D, T, B, ...]; ``_manual``), the ``jax.grad`` path time-major ([T, D, B, ...], what ``lax.scan``
 slices); the latter is kept as it is so that runs trained with it reproduce bit for bit.
+
+Directions on two devices (``--shard=directions``, ``spec.direction_mesh``): a bidirectional layer
+runs its forward direction on one device and its backward direction on the other (``shard_map``
+over the mesh axis ``DIRECTIONS``), each reading the layer's (replicated) input in its own order,
+so the two dependent chains run side by side. A pooled head that treats every feature on its own
+(max, mean, maxmean) pools each direction where it was computed and only the pooled vectors
+travel; otherwise the sequences are gathered. The gradient of the shared input is summed over the
+two devices. Same math as one device (a mean pool sums one direction's positions in reverse).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from ngjax import cells, recurrence
 
 EMBED_DROPOUT, OUTPUT_DROPOUT = 0, 1  # streams folded into a step's dropout key
+DIRECTIONS = "directions"  # the mesh axis of --shard=directions
 
 
 def layer_name(cell: str, layer: int) -> str:
@@ -44,7 +54,8 @@ def dropout(rng: jax.Array, x: jax.Array, rate: float, shape=None) -> jax.Array:
     return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
-def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
+def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
+           pool: Optional[Callable] = None, per_feature: bool = False):
     """tokens: int32[batch, T] -> (outputs, mask).
 
     ``outputs`` is the last layer's final state float32[batch, D*H] when the head reads the last
@@ -52,6 +63,11 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
     ``spec.pool_embeddings`` the word vectors, after word dropout, concatenated: [batch, T, D*H+E]); ``mask`` is
     bool[batch, T] (True on real tokens) or None. ``rng`` (training only) drives word dropout:
     whole word vectors dropped with probability ``spec.embed_dropout``.
+
+    ``pool`` (sequence [B, T, F], mask -> [B, k*F]), if given, is applied to that sequence and
+    ``outputs`` is its result. ``per_feature``: it treats every feature on its own, k blocks of F
+    (max, mean, maxmean), so with the directions on two devices each direction is pooled where it
+    was computed.
     """
     x = embed(params, tokens)  # [B, T, E]
     if rng is not None and spec.embed_dropout > 0:
@@ -59,15 +75,21 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None):
     mask = tokens != 0 if spec.masked else None
     words = x
     for layer in range(spec.num_layers):
-        sequences = layer < spec.num_layers - 1 or spec.pool != "last"
+        last = layer == spec.num_layers - 1
+        sequences = not last or spec.pool != "last"
         p = params[layer_name(spec.cell, layer)]
-        if spec.bidirectional:
+        if spec.bidirectional and spec.direction_mesh is not None:
+            apart = pool if last and per_feature and pool is not None and not spec.pool_embeddings else None
+            x = _split_directions(p, x, mask, spec, sequences, apart)
+            if apart is not None:
+                return x, mask
+        elif spec.bidirectional:
             x = _bidirectional(p, x, mask, spec, sequences)
         else:
             x = _forward(p, x, mask, spec, sequences)
     if spec.pool_embeddings:  # the word vectors ride beside the outputs into the pooling
         x = jnp.concatenate([x, words], axis=-1)
-    return x, mask
+    return (x if pool is None else pool(x, mask)), mask
 
 
 def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
@@ -128,6 +150,34 @@ def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
         return jnp.concatenate([final[0], final[1]], axis=-1)
     out = jnp.concatenate([ys[:, 0], ys[::-1, 1]], axis=-1)  # [T, B, 2H], backward back in time order
     return jnp.swapaxes(out, 0, 1)
+
+
+def _split_directions(p, x: jax.Array, mask, spec, sequences: bool, pool: Optional[Callable]) -> jax.Array:
+    """A bidirectional layer with its directions on the two devices of ``spec.direction_mesh``:
+    x float32[B, T, In] -> [B, T, 2H] (sequences), [B, 2H] (final states) or, with ``pool`` (a
+    per-feature pooling, k blocks of H per direction), [B, 2kH] laid out as pooling [B, T, 2H] would."""
+    def one(p, x, mask):  # on each device: its own direction's params, its own reading order
+        backward = jax.lax.axis_index(DIRECTIONS) == 1
+        flip = lambda a: jnp.where(backward, a[:, ::-1], a)  # the backward direction reads time reversed
+        q = jax.tree_util.tree_map(lambda f, b: jnp.where(backward, b, f), p["forward"], p["backward"])
+        xs, ms = flip(x), flip(mask)
+        ys = _forward(q, xs, ms, spec, sequences or pool is not None)
+        if pool is not None:
+            return pool(ys, ms)[None]  # [1, B, kH]
+        return (flip(ys) if sequences else ys)[None]  # back in time order
+
+    # everything goes in replicated (each device picks its direction: no resharding of a stacked copy),
+    # so the gradients of the params and of x are summed over the two devices in the backward pass
+    out = jax.shard_map(one, mesh=spec.direction_mesh, in_specs=(P(), P(), P()),
+                        out_specs=P(DIRECTIONS), check_vma=False)(p, x, mask)
+    # gathered once, here: what follows (the head, the loss) then runs on both devices without a
+    # collective of its own (split, the dense layer cost several small ones per step)
+    out = jax.lax.with_sharding_constraint(out, NamedSharding(spec.direction_mesh, P()))
+    if pool is not None:  # [2, B, kH] -> [B, k, 2, H] -> [B, 2kH]: each block's forward then backward half
+        n, b = out.shape[-1] // spec.hidden_size, out.shape[1]
+        out = out.reshape(2, b, n, spec.hidden_size).transpose(1, 2, 0, 3)
+        return out.reshape(b, -1)
+    return jnp.concatenate([out[0], out[1]], axis=-1)
 
 
 def _manual(stacked, x: jax.Array, m: jax.Array, spec) -> jax.Array:

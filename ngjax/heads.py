@@ -18,6 +18,9 @@ import jax.numpy as jnp
 from ngjax.initializers import glorot_uniform
 
 POOLS = ("last", "max", "mean", "maxmean", "attention")
+# pools that treat every feature on its own: pooling [B, T, F1 + F2] equals pooling each part, block by
+# block (maxmean: [max | mean]), which lets the encoder pool each direction on its own device
+PER_FEATURE = ("max", "mean", "maxmean")
 
 
 def init_dense(key: jax.Array, features: int, classes: int) -> Dict[str, jax.Array]:

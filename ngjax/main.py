@@ -22,6 +22,8 @@ flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpo
 flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0 (jax.distributed).")
 flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 flags.DEFINE_integer("process_id", None, "Multi-host: this process's index (0 writes the files).")
+flags.DEFINE_integer("cpu_devices", 0, "On CPU: split the host into N JAX devices before JAX starts (0: one); "
+                     "--cpu_devices=2 --shard=directions runs a bidirectional layer's directions on two cores.")
 flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).")
 FLAGS = flags.FLAGS
 
@@ -35,10 +37,15 @@ def main(argv) -> int:
     if len(argv) > 1:
         print(f"error: unexpected arguments {argv[1:]}; all options are --flags (see --help)", file=sys.stderr)
         return EXIT_USAGE
+    if FLAGS.cpu_devices < 0:
+        print(f"error: --cpu_devices={FLAGS.cpu_devices}: must be 0 (JAX's default) or a positive number of devices",
+              file=sys.stderr)
+        return EXIT_USAGE
     cfg = cli.config_from_flags()
     workdir = FLAGS.workdir or default_workdir(cfg)
     from ngjax import distributed, train  # imports jax: after the flags are known good
 
+    distributed.set_cpu_devices(FLAGS.cpu_devices)
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from, report=FLAGS.report)
     final = summary.get("final") or {}

@@ -20,7 +20,7 @@ scans in ``ngjax.encoder``, pooling and the dense head in ``ngjax.heads``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +51,7 @@ class ModelSpec:
     pool_embeddings: bool = False
     embed_dropout: float = 0.0
     dropout: float = 0.0
+    direction_mesh: Any = None  # --shard=directions: a 2-device Mesh over encoder.DIRECTIONS, else None
 
     def __post_init__(self):
         if self.pool_embeddings and self.pool == "last":  # Config refuses it too, with the flag's words
@@ -113,8 +114,11 @@ def init(rng: jax.Array, spec: ModelSpec, table: Optional[np.ndarray] = None) ->
 
 def features(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.Array] = None) -> jax.Array:
     """tokens: int32[batch, T] -> the head's input float32[batch, F] (dropout when ``rng`` is given)."""
-    outputs, mask = encoder.encode(params, tokens, spec, rng)
-    h = heads.pool(spec.pool, outputs, mask, params)
+    if spec.pool == "last":
+        h, _ = encoder.encode(params, tokens, spec, rng)
+    else:
+        h, _ = encoder.encode(params, tokens, spec, rng, pool=lambda seq, mask: heads.pool(spec.pool, seq, mask, params),
+                              per_feature=spec.pool in heads.PER_FEATURE)
     if rng is not None and spec.dropout > 0:
         h = encoder.dropout(jax.random.fold_in(rng, encoder.OUTPUT_DROPOUT), h, spec.dropout)
     return h

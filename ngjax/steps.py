@@ -45,8 +45,19 @@ def train_step(state: TrainState, batch: Tuple[jax.Array, Any], *, spec: model_l
 
     grads, sums = jax.grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
+    params, opt_state = _replicated((optax.apply_updates(state.params, updates), opt_state), spec)
     return state.replace(step=state.step + 1, params=params, opt_state=opt_state), sums
+
+
+def _replicated(tree, spec: model_lib.ModelSpec):
+    """With the directions on two devices, the updated params and Adam state replicated, as placed
+    (the dense kernel's would come out split over the devices, and the next epoch's call would
+    then compile its program anew for that layout)."""
+    if spec.direction_mesh is None:
+        return tree
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    return jax.lax.with_sharding_constraint(tree, NamedSharding(spec.direction_mesh, P()))
 
 
 def batch_loss(logits: jax.Array, labels, distill: Optional[Tuple[float, float]] = None):
@@ -80,6 +91,7 @@ def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=Non
     updates, dense_state = tx.dense.update(g_rest, state.opt_state["dense"], rest)
     table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, rows, g_rows)
     params = {**optax.apply_updates(rest, updates), "embedding": {"table": table}}
+    params, dense_state, emb_state = _replicated((params, dense_state, emb_state), spec)
     return state.replace(step=state.step + 1, params=params,
                          opt_state={"dense": dense_state, "embedding": emb_state}), sums
 
@@ -147,6 +159,7 @@ def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size
         if rest:
             carry = step_at(None, None)(carry, perm[full * batch_size:])
     params, opt_state, step, acc = carry
+    params, opt_state = _replicated((params, opt_state), spec)
     return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
 
 

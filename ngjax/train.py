@@ -7,6 +7,7 @@ checkpoint, select on validation, stop early or on a signal), then the summary a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Callable, Optional
@@ -33,6 +34,8 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     workdir_lib.check(cfg, workdir)
     mesh = distributed.make_mesh(cfg.shard, cfg.seeds, cfg.batch_size, cfg.eval_batch_size)
     run = inputs_lib.load_inputs(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir
+    if cfg.shard == "directions":
+        run = dataclasses.replace(run, spec=dataclasses.replace(run.spec, direction_mesh=mesh))
     say = _printer()
     _open_workdir(workdir, run, say)
     ckpts = _Saves(workdir, cfg, has_val=run.data.x_val is not None)

@@ -16,6 +16,32 @@ def test_sharded_epochs_match_single_device():
     assert "28 or 32" in out["bad_batch"]
 
 
+def test_directions_on_two_devices_match_one_device():
+    """--shard=directions: each direction of a bidirectional layer on its own device."""
+    r = run_module("tests/directions_check.py", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(out["corners"]) == 3 and max(out["corners"].values()) < 1e-5, out["corners"]
+    assert out["epoch"] < 1e-5  # a bucketed epoch with dropout: the same parameters
+    assert out["per_device_states"]  # each device's loop holds one direction: [1, T + 1, B, H]
+    assert out["all_reduce"] and out["all_gather"] and not out["all_to_all"]  # the input's gradient summed,
+    # the pooled features gathered, nothing resharded
+    assert out["replicated"] and out["programs"] == 1  # the state comes back as placed: one program
+
+
+def test_directions_from_the_command_line(corpus_dir, glove8, tmp_path):
+    common = [f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--seq_len=12", "--batch_size=8",
+              "--bidirectional", "--pool=max", "--manual_backward", "--shard=directions", f"--cache_dir={tmp_path / 'c'}"]
+    r = run_module("ngjax.main", *common, f"--workdir={tmp_path / 'one'}", env={"XLA_FLAGS": ""})
+    assert r.returncode == 1 and "error: --shard=directions runs a bidirectional layer's two directions on two " \
+        "devices, and 1 are visible; on CPU add --cpu_devices=2" in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path / "one").exists()  # refused before anything was written
+    r = run_module("ngjax.main", *common, "--cpu_devices=2", "--epochs=1", f"--workdir={tmp_path / 'two'}",
+                   "--report=false", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "devices: 2 x cpu, --shard=directions" in r.stdout and "Epoch 1/1" in r.stdout
+
+
 def test_launch_dry_run_prints_commands():
     def dry(*args):
         r = run_module("launch.sh", *args)

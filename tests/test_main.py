@@ -17,6 +17,9 @@ from conftest import ALL_WORDS, run_main, write_glove
     (["--remove=headers,signature"], "unknown part(s) ['signature']"),
     (["--experiment=nope"], "--experiment=nope: unknown; available: beyond_bigru, "),
     (["--distill_weight=0.9"], "--distill_weight / --distill_temperature shape distillation; add --teacher=FILE"),
+    (["--shard=directions"], "--shard=directions splits a bidirectional layer's two directions over two devices; add "
+                             "--bidirectional"),
+    (["--cpu_devices=-1"], "--cpu_devices=-1: must be 0 (JAX's default) or a positive number of devices"),
 ])
 def test_bad_flags_get_one_line_and_exit_2(args, needle):
     r = run_main(*args, timeout=60)
@@ -110,5 +113,5 @@ def test_every_config_field_is_a_flag_with_its_default_help_and_choices():
     fv3 = flags.FlagValues()
     cli.define_config_flags(flag_values=fv3)
     fv3(["prog", "--shard=pipeline"])
-    with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are data, seeds, none"):
+    with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are data, seeds, directions, none"):
         cli.config_from_flags(fv3)
