@@ -144,6 +144,10 @@ def load_run(workdir: str) -> Run:
     tx = inputs.optimizer_for(cfg)
     table = np.zeros((rows, cfg.embed_dim), np.float32) if cfg.embeddings == "glove" else None
     abstract = jax.eval_shape(lambda: state_lib.init_state(cfg.seed, cfg.seeds, spec, tx, table))
+    # restored onto this process's first device, whatever the devices it was trained on (two with
+    # --shard=directions, a data mesh): without a sharding Orbax would ask for the saved topology
+    here = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    abstract = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=here), abstract)
     best = path(workdir, BEST_CHECKPOINTS)  # with a validation split the run reports its best epoch
     ckdir = best if os.path.isdir(best) and any(n.isdigit() for n in os.listdir(best)) else path(workdir, CHECKPOINTS)
     got = Checkpoints(ckdir, read_only=True).restore_latest_good(abstract) if os.path.isdir(ckdir) else None

@@ -40,6 +40,9 @@ def test_directions_from_the_command_line(corpus_dir, glove8, tmp_path):
                    "--report=false", env={"XLA_FLAGS": ""})
     assert r.returncode == 0, r.stderr[-3000:]
     assert "devices: 2 x cpu, --shard=directions" in r.stdout and "Epoch 1/1" in r.stdout
+    # its checkpoint (saved from two devices) read back on one, to classify a text
+    r = run_module("ngjax.predict", f"--workdir={tmp_path / 'two'}", "the space shuttle orbit", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0 and "sci.space" in r.stdout, r.stderr[-3000:]
 
 
 def test_launch_dry_run_prints_commands():
