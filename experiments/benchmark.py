@@ -114,7 +114,7 @@ def epoch_program(prep, data=None):
 
     from ngjax import distributed
 
-    data = data or prep.data
+    data = prep.data if data is None else data
     spec, mesh = prep.spec, None
     if prep.cfg.shard == "directions":
         mesh = distributed.make_mesh("directions", 1, prep.cfg.batch_size, prep.cfg.eval_batch_size)

@@ -59,9 +59,12 @@ def set_cpu_devices(n: int) -> None:
     """--cpu_devices: split the CPU into n JAX devices (``jax_num_cpu_devices``), before JAX starts
     its backends; 0 leaves the default (one). With --shard=directions, 2 run a bidirectional layer's
     two directions side by side on a CPU's cores."""
+    from ngjax.config import ConfigError
     from ngjax.errors import NgjaxError
 
-    if n <= 0:
+    if n < 0:
+        raise ConfigError(f"--cpu_devices={n}: must be 0 (JAX's default) or a positive number of devices")
+    if n == 0:
         return
     try:
         jax.config.update("jax_num_cpu_devices", n)

@@ -37,10 +37,6 @@ def main(argv) -> int:
     if len(argv) > 1:
         print(f"error: unexpected arguments {argv[1:]}; all options are --flags (see --help)", file=sys.stderr)
         return EXIT_USAGE
-    if FLAGS.cpu_devices < 0:
-        print(f"error: --cpu_devices={FLAGS.cpu_devices}: must be 0 (JAX's default) or a positive number of devices",
-              file=sys.stderr)
-        return EXIT_USAGE
     cfg = cli.config_from_flags()
     workdir = FLAGS.workdir or default_workdir(cfg)
     from ngjax import distributed, train  # imports jax: after the flags are known good

@@ -449,3 +449,5 @@ def test_benchmark_and_profile_name_unknown_rows_in_one_line():
             in r.stderr and "Traceback" not in r.stderr, r.stderr[-1500:]
     r = run_module("experiments.profile_epoch", "--docs=0", timeout=120)
     assert r.returncode == 2 and "--docs=0: give 1 or more" in r.stderr and "Traceback" not in r.stderr
+    r = run_module("experiments.benchmark", "--cpu_devices=-1", timeout=120)
+    assert r.returncode == 2 and "error: --cpu_devices=-1: must be 0" in r.stderr and "Traceback" not in r.stderr
