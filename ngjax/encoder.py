@@ -158,8 +158,17 @@ def _split_directions(p, x: jax.Array, mask, spec, sequences: bool, pool: Option
     per-feature pooling, k blocks of H per direction), [B, 2kH] laid out as pooling [B, T, 2H] would."""
     def one(p, x, mask):  # on each device: its own direction's params, its own reading order
         backward = jax.lax.axis_index(DIRECTIONS) == 1
-        flip = lambda a: jnp.where(backward, a[:, ::-1], a)  # the backward direction reads time reversed
         q = jax.tree_util.tree_map(lambda f, b: jnp.where(backward, b, f), p["forward"], p["backward"])
+        if spec.manual_backward:  # the loops read time backward: no reversed copies, states in time order
+            one = jax.tree_util.tree_map(lambda a: a[None], q)
+            ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec,
+                         backward.astype(jnp.int32))[0]  # [T, B, H]
+            if pool is not None:
+                return pool(jnp.swapaxes(ys, 0, 1), mask)[None]
+            if sequences:
+                return jnp.swapaxes(ys, 0, 1)[None]
+            return jnp.where(backward, ys[0], ys[-1])[None]  # the state after the last step read
+        flip = lambda a: jnp.where(backward, a[:, ::-1], a)  # the backward direction reads time reversed
         xs, ms = flip(x), flip(mask)
         ys = _forward(q, xs, ms, spec, sequences or pool is not None)
         if pool is not None:
@@ -180,17 +189,13 @@ def _split_directions(p, x: jax.Array, mask, spec, sequences: bool, pool: Option
     return jnp.concatenate([out[0], out[1]], axis=-1)
 
 
-def _manual(stacked, x: jax.Array, m: jax.Array, spec) -> jax.Array:
+def _manual(stacked, x: jax.Array, m: jax.Array, spec, reverse=0) -> jax.Array:
     """The masked layer with the hand-written backward pass of its recurrence (``--manual_backward``,
     ngjax.recurrence), direction-major: ``stacked`` holds D directions' params on a leading axis;
-    x [D, T, B, In] (each direction in its reading order), m [D, T, B, 1] -> the states [D, T, B, H].
-    The input projection contracts one merged (time, batch) axis: with two contracted axes its
-    gradient made XLA transpose both operands. Its input is zero-padded to a multiple of 16 columns
-    (the kernel with zero rows; the sums do not change): XLA's dot kernels run 64 columns faster than 50."""
-    D, T, B, E = x.shape
-    kernel, pad = stacked["kernel"], -E % 16
-    if pad:
-        x = jnp.pad(x, ((0, 0), (0, 0), (0, 0), (0, pad)))
-        kernel = jnp.pad(kernel, ((0, 0), (0, pad), (0, 0)))
-    xw = jnp.einsum("dne,deg->dng", x.reshape(D, T * B, -1), kernel).reshape(D, T, B, -1)
-    return recurrence.scan(spec.cell, stacked["recurrent_kernel"], stacked["bias"], xw, m, spec.unroll)
+    x [D, T, B, In] (each direction in its reading order; with ``reverse``, the loop reads time from
+    the end), m [D, T, B, 1] -> the states [D, T, B, H], in the order of x. The input projection
+    (``recurrence.project``, its gradients written out too) contracts one merged (time, batch) axis:
+    with two contracted axes its gradient made XLA transpose both operands."""
+    D, T, B, _ = x.shape
+    xw = recurrence.project(x.reshape(D, T * B, -1), stacked["kernel"]).reshape(D, T, B, -1)
+    return recurrence.scan(spec.cell, stacked["recurrent_kernel"], stacked["bias"], xw, m, spec.unroll, reverse)

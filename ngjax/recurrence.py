@@ -117,9 +117,10 @@ def _biases(cell: str, bias: jax.Array):
     return bias[:, None], None
 
 
-def _run(cell: str, U, bias, xw, m, unroll: int):
-    """The forward scan: (every carry, each float32[D, T + 1, B, H] with the initial zero state at
-    index 0 and the state after step t at t + 1; each step's gates, float32[D, T, B, ...])."""
+def _run(cell: str, U, bias, xw, m, unroll: int, reverse=0):
+    """The forward scan: (every carry, each float32[D, T + 1, B, H] holding the state after step t
+    at t + 1 (``reverse``: at t) and the initial zero state at 0 (at T); each step's gates,
+    float32[D, T, B, ...])."""
     forward = CELLS[cell][0]
     D, T, B, _ = xw.shape
     zeros = jnp.zeros((D, B, U.shape[1]), xw.dtype)
@@ -129,31 +130,56 @@ def _run(cell: str, U, bias, xw, m, unroll: int):
     states = tuple(jnp.zeros((D, T + 1) + a.shape[1:], a.dtype) for a in carry)
     saved = tuple(jnp.zeros((D, T) + a.shape[1:], a.dtype) for a in gates)
 
-    def body(t, state):
+    def body(i, state):
         carry, states, saved = state
+        t = _step(i, T, reverse)
         new, gates = forward(U, b, carry, _at(xw, t) + b_in)
         m_t = _at(m, t)
         new = tuple(jnp.where(m_t, x, old) for x, old in zip(new, carry))
-        return (new, tuple(_put(buf, t + 1, v) for buf, v in zip(states, new)),
+        return (new, tuple(_put(buf, t + 1 - reverse, v) for buf, v in zip(states, new)),
                 tuple(_put(buf, t, v) for buf, v in zip(saved, gates)))
 
     _, states, saved = jax.lax.fori_loop(0, T, body, (carry, states, saved), unroll=unroll)
     return states, saved
 
 
+def _step(i, T: int, reverse):
+    """The time index of loop step ``i``: i, or T - 1 - i when reading in ``reverse``."""
+    if isinstance(reverse, int) and not reverse:
+        return i
+    return i + reverse * (T - 1 - 2 * i)
+
+
+def _after(states: jax.Array, reverse) -> jax.Array:
+    """The state after each step, in time order: [D, T, ...] of a [D, T + 1, ...] states buffer."""
+    if isinstance(reverse, int) and not reverse:
+        return states[:, 1:]
+    return jax.lax.dynamic_slice_in_dim(states, 1 - reverse, states.shape[1] - 1, axis=1)
+
+
+def _before(states: jax.Array, reverse) -> jax.Array:
+    """The state before each step, in time order."""
+    if isinstance(reverse, int) and not reverse:
+        return states[:, :-1]
+    return jax.lax.dynamic_slice_in_dim(states, reverse, states.shape[1] - 1, axis=1)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 5))
-def scan(cell: str, U: jax.Array, bias: jax.Array, xw: jax.Array, m: jax.Array, unroll: int = 1):
-    """States after every step, float32[D, T, B, H] (see the module docstring)."""
-    return _run(cell, U, bias, xw, m, unroll)[0][0][:, 1:]
+def scan(cell: str, U: jax.Array, bias: jax.Array, xw: jax.Array, m: jax.Array, unroll: int = 1,
+         reverse=0):
+    """States after every step, float32[D, T, B, H] (see the module docstring). ``reverse`` (0 or 1,
+    or an int32 scalar known only when traced, e.g. from ``lax.axis_index``): read time from the
+    last step to the first; the states still come back in time order."""
+    return _after(_run(cell, U, bias, xw, m, unroll, reverse)[0][0], reverse)
 
 
-def _scan_forward(cell, U, bias, xw, m, unroll):
-    states, saved = _run(cell, U, bias, xw, m, unroll)
-    return states[0][:, 1:], (U, bias.shape, states, saved, m)
+def _scan_forward(cell, U, bias, xw, m, unroll, reverse=0):
+    states, saved = _run(cell, U, bias, xw, m, unroll, reverse)
+    return _after(states[0], reverse), (U, bias.shape, states, saved, m, reverse)
 
 
 def _scan_backward(cell, unroll, res, d_ys):
-    U, bias_shape, states, saved, m = res
+    U, bias_shape, states, saved, m, reverse = res
     backward = CELLS[cell][1]
     Ut = jnp.swapaxes(U, 1, 2)
     D, T, B, H = d_ys.shape
@@ -163,11 +189,11 @@ def _scan_backward(cell, unroll, res, d_ys):
 
     def body(i, state):
         d_carry, bufs = state
-        t = T - 1 - i
+        t = _step(T - 1 - i, T, reverse)  # the forward loop's steps, last first
         g = (d_carry[0] + _at(d_ys, t),) + d_carry[1:]  # the state's gradient: from later steps and the output
         keep = _at(m, t).astype(d_ys.dtype)
         d_new = tuple(keep * x for x in g)  # a padding step passed the carry through unchanged
-        prev = tuple(_at(s, t) for s in states)  # the carry before step t
+        prev = tuple(_at(s, t + reverse) for s in states)  # the carry before step t
         d_prev, *out = backward(Ut, prev, tuple(_at(s, t) for s in saved), d_new)
         return (tuple(x - k + p for x, k, p in zip(g, d_new, d_prev)),
                 tuple(_put(buf, t, v) for buf, v in zip(bufs, (o for o in out if o is not None))))
@@ -176,12 +202,39 @@ def _scan_backward(cell, unroll, res, d_ys):
     d_xw, d_rec = bufs[0], bufs[-1]  # one buffer when the recurrent product's gradient is d_xw's
     # every step's kernel gradient in one product, (t, b) merged first (two contracted axes made XLA
     # transpose both operands)
-    prev = states[0][:, :-1].reshape(D, T * B, H)
+    prev = _before(states[0], reverse).reshape(D, T * B, H)
     d_U = jnp.einsum("dnh,dnk->dhk", prev, d_rec.reshape(D, T * B, -1))
     d_bias = d_xw.sum(axis=(1, 2))  # the input bias
     if len(bias_shape) == 3:  # and GRU's recurrent one
         d_bias = jnp.stack([d_bias, d_rec.sum(axis=(1, 2))], axis=1)
-    return d_U, d_bias, d_xw, None
+    return d_U, d_bias, d_xw, None, None
 
 
 scan.defvjp(_scan_forward, _scan_backward)
+
+
+@jax.custom_vjp
+def project(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """The hoisted input projection, x float32[D, N, E] @ kernel float32[D, E, G*H] -> [D, N, G*H]
+    ((time, batch) merged into N). Its gradients are written out to pick the fast shape for each
+    product on the CPU: the input's gradient ``d_xw @ kernel^T`` with the kernel zero-padded to a
+    multiple of 16 rows (64 for 50-d word vectors), the extra columns cut off; the projection and
+    the kernel's gradient unpadded. (Padding all three, as before, cost a tenth of a bidirectional
+    LSTM epoch with its directions on two devices; 50 output columns made the first product 25%
+    slower than 64, in a one-core probe.)"""
+    return jnp.einsum("dne,deg->dng", x, kernel)
+
+
+def _project_forward(x, kernel):
+    return project(x, kernel), (x, kernel)
+
+
+def _project_backward(res, d_xw):
+    x, kernel = res
+    E = x.shape[-1]
+    wide = jnp.pad(kernel, ((0, 0), (0, -E % 16), (0, 0)))  # zero rows: the sums do not change
+    d_x = jnp.einsum("dng,deg->dne", d_xw, wide)[..., :E]
+    return d_x, jnp.einsum("dne,dng->deg", x, d_xw)
+
+
+project.defvjp(_project_forward, _project_backward)

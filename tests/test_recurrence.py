@@ -53,7 +53,7 @@ def test_manual_backward_gives_autodiffs_outputs_and_gradients(cell, bidirection
     assert "custom_vjp_call" not in str(jax.make_jaxpr(_loss(auto, tokens, labels))(params))
 
 
-@pytest.mark.parametrize("embed_dim", [16, 21])  # the projection's input as it is, and zero-padded to 32 columns
+@pytest.mark.parametrize("embed_dim", [16, 21])  # the input's gradient: the kernel as it is, and zero-padded to 32 rows
 def test_manual_backward_with_inputs_a_multiple_of_16_wide_or_not(embed_dim):
     auto = model.ModelSpec("lstm", rows=30, embed_dim=embed_dim, hidden_size=4, num_classes=3, bidirectional=True,
                            pool="max", trainable_embedding=True)
@@ -78,6 +78,48 @@ def test_scan_keeps_the_carry_on_padding_and_returns_every_state():
     np.testing.assert_array_equal(ys[:, 3], ys[:, 1])
     assert not np.allclose(ys[:, 4], ys[:, 3])
     assert not np.allclose(ys[0], ys[1])  # each direction its own kernel
+
+
+@pytest.mark.parametrize("cell", sorted(cells.CELLS))
+def test_scan_in_reverse_reads_time_backward_and_returns_states_in_time_order(cell):
+    """reverse=1 (as --shard=directions' backward device passes it, known only when traced) equals the
+    scan over time-reversed inputs with its states reversed back: values and gradients."""
+    G = cells.CELLS[cell].gates
+    k = jax.random.split(jax.random.PRNGKey(2), 4)
+    U = jax.random.normal(k[0], (1, 3, G * 3)) * 0.4
+    b = jax.random.normal(k[1], (1, 2, G * 3) if cells.CELLS[cell].bias_rows == 2 else (1, G * 3)) * 0.1
+    xw = jax.random.normal(k[2], (1, 6, 2, G * 3))
+    m = jnp.asarray([[1, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1]], bool).T[None, :, :, None]  # post / pre padded
+    w = jax.random.normal(k[3], (1, 6, 2, 3))  # weights each state's gradient differently
+
+    def loss(U, b, xw, reverse):
+        return (recurrence.scan(cell, U, b, xw, m, 1, reverse) * w).sum()
+
+    def flipped(U, b, xw):
+        return (recurrence.scan(cell, U, b, xw[:, ::-1], m[:, ::-1])[:, ::-1] * w).sum()
+
+    grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
+    (l_r, g_r), (l_f, g_f) = grad(U, b, xw, jnp.int32(1)), jax.value_and_grad(flipped, argnums=(0, 1, 2))(U, b, xw)
+    np.testing.assert_allclose(l_r, l_f, rtol=1e-6)
+    for a, c in zip(g_r, g_f):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    (l_0, g_0) = grad(U, b, xw, jnp.int32(0))  # the same program reads forward when told to
+    np.testing.assert_allclose(l_0, loss(U, b, xw, 0), rtol=1e-6)
+    assert not np.allclose(l_0, l_r)
+    ys = recurrence.scan(cell, U, b, xw, m, 1, 1)
+    np.testing.assert_array_equal(ys[0, 4:, 0], 0)  # post padding, read first: the state stays zero
+    assert np.abs(ys[0, :4, 0]).min() > 0
+
+
+def test_project_gives_autodiffs_gradients():
+    k = jax.random.split(jax.random.PRNGKey(5), 3)
+    x, kernel, w = (jax.random.normal(k[0], (2, 7, 21)), jax.random.normal(k[1], (2, 21, 12)),
+                    jax.random.normal(k[2], (2, 7, 12)))
+    ours = jax.grad(lambda x, k: (recurrence.project(x, k) * w).sum(), argnums=(0, 1))(x, kernel)
+    auto = jax.grad(lambda x, k: (jnp.einsum("dne,deg->dng", x, k) * w).sum(), argnums=(0, 1))(x, kernel)
+    assert ours[0].shape == x.shape and ours[1].shape == kernel.shape
+    for a, c in zip(ours, auto):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
 
 
 def test_manual_backward_needs_a_masked_model_and_reaches_the_spec():
