@@ -17,8 +17,9 @@ slices); the latter is kept as it is so that runs trained with it reproduce bit 
 
 Directions on two devices (``--shard=directions``, ``spec.direction_mesh``): a bidirectional layer
 runs its forward direction on one device and its backward direction on the other (``shard_map``
-over the mesh axis ``DIRECTIONS``), each reading the layer's (replicated) input in its own order,
-so the two dependent chains run side by side. A pooled head that treats every feature on its own
+over the mesh axis ``DIRECTIONS``), each reading the layer's (replicated) input in its own order
+(with ``spec.manual_backward`` the backward device's loops index time from the end: no reversed
+copies), so the two dependent chains run side by side. A pooled head that treats every feature on its own
 (max, mean, maxmean) pools each direction where it was computed and only the pooled vectors
 travel; otherwise the sequences are gathered. The gradient of the shared input is summed over the
 two devices. Same math as one device (a mean pool sums one direction's positions in reverse).

@@ -21,7 +21,10 @@ direction is D=1), time on the next::
     m   bool[D, T, B, 1]      True on real tokens: a step on padding leaves the carry unchanged
 
 ``scan(cell, U, bias, xw, m)`` returns the hidden state after every step, float32[D, T, B, H]; its
-``[:, -1]`` is the final state. Why direction-major: the projection ``einsum('dtbe,deg->dtbg')`` then
+``[:, -1]`` is the final state. ``reverse=1`` (also an int32 scalar known only when traced: the
+backward direction's device under ``--shard=directions`` passes ``lax.axis_index == 1``) makes the
+loops index time from the end: the same result as the scan over time-reversed inputs, reversed
+back, without reversed copies; the final state is then ``[:, 0]``. Why direction-major: the projection ``einsum('dtbe,deg->dtbg')`` then
 writes xw in the layout the loop reads, and its gradient reads d_xw in the layout the backward loop
 writes; time-major [T, D, B, G*H] cost a transposing copy of xw and of d_xw per batch, and
 stacking a time-reversed copy of the backward direction's projections another (a quarter of a
