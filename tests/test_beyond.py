@@ -228,12 +228,12 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
                      "--val_fraction=0", "--early_stopping=0", "--manual_backward", f"--workdir={tmp_path / 'small'}",
                      *common, timeout=900)
     assert seed.returncode == 0 and small.returncode == 0, (seed.stderr[-1500:], small.stderr[-1500:])
-    # the chosen model (experiments/beyond/beyond_distill_mixed_lin_ema.py, evaluated with its weight average), as small, taught by the small run and a
-    # linear member (weight 1/6, its C fixed: no validation part here) on the training documents and one mixed
-    # document per training document (two in the real one)
+    # the chosen model (experiments/beyond/beyond_distill_mixed_lin_ema.py, evaluated with its weight average), as small, taught by the small run
+    # on the training documents and one mixed document per training document (two in the real one). Its teacher's
+    # linear member (TF-IDF + logistic regression) is left out here: on the real data its fit alone took a quarter
+    # of this test (~20 s); test_distill.py checks it is blended into every target
     made = run_module("ngjax.teacher", f"--workdirs={tmp_path / 'small'}", f"--out={tmp_path / 'teacher.npz'}",
-                      f"--cache_dir={cache}", "--mix_copies=1", "--mix_length=64", "--linear_weight=0.166667",
-                      "--linear_c=100", timeout=900)
+                      f"--cache_dir={cache}", "--mix_copies=1", "--mix_length=64", timeout=900)
     assert made.returncode == 0, made.stderr[-1500:]
     student = run_main("--experiment=beyond_distill_mixed_lin_ema", f"--teacher={tmp_path / 'teacher.npz'}", "--hidden_size=32",
                        "--embed_dim=64", "--seq_len=64", "--val_fraction=0", "--early_stopping=0", "--manual_backward",
