@@ -93,12 +93,16 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
     return (x if pool is None else pool(x, mask)), mask
 
 
-def _forward(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
-    """One direction: x float32[B, T, In] -> [B, T, H] (sequences) or the final h [B, H]."""
+def _forward(p, x: jax.Array, mask, spec, sequences: bool, reverse=0) -> jax.Array:
+    """One direction: x float32[B, T, In] -> [B, T, H] (sequences) or the final h [B, H].
+    ``reverse`` (masked, hand-written backward pass only; 0, 1 or a traced int32): read time from the
+    end, the states still in time order (so the final state is the first)."""
     if mask is not None and spec.manual_backward:  # one direction: D = 1, direction-major
         one = jax.tree_util.tree_map(lambda a: a[None], p)
-        ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec)[0]
-        return jnp.swapaxes(ys, 0, 1) if sequences else ys[-1]
+        ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec, reverse)[0]
+        if sequences:
+            return jnp.swapaxes(ys, 0, 1)
+        return ys[-1] if isinstance(reverse, int) and not reverse else jnp.where(reverse == 1, ys[0], ys[-1])
     xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
     step = cells.CELLS[spec.cell].step
     carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
@@ -161,14 +165,8 @@ def _split_directions(p, x: jax.Array, mask, spec, sequences: bool, pool: Option
         backward = jax.lax.axis_index(DIRECTIONS) == 1
         q = jax.tree_util.tree_map(lambda f, b: jnp.where(backward, b, f), p["forward"], p["backward"])
         if spec.manual_backward:  # the loops read time backward: no reversed copies, states in time order
-            one = jax.tree_util.tree_map(lambda a: a[None], q)
-            ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec,
-                         backward.astype(jnp.int32))[0]  # [T, B, H]
-            if pool is not None:
-                return pool(jnp.swapaxes(ys, 0, 1), mask)[None]
-            if sequences:
-                return jnp.swapaxes(ys, 0, 1)[None]
-            return jnp.where(backward, ys[0], ys[-1])[None]  # the state after the last step read
+            ys = _forward(q, x, mask, spec, sequences or pool is not None, backward.astype(jnp.int32))
+            return (ys if pool is None else pool(ys, mask))[None]
         flip = lambda a: jnp.where(backward, a[:, ::-1], a)  # the backward direction reads time reversed
         xs, ms = flip(x), flip(mask)
         ys = _forward(q, xs, ms, spec, sequences or pool is not None)

@@ -24,7 +24,9 @@ direction is D=1), time on the next::
 ``[:, -1]`` is the final state. ``reverse=1`` (also an int32 scalar known only when traced: the
 backward direction's device under ``--shard=directions`` passes ``lax.axis_index == 1``) makes the
 loops index time from the end: the same result as the scan over time-reversed inputs, reversed
-back, without reversed copies; the final state is then ``[:, 0]``. Why direction-major: the projection ``einsum('dtbe,deg->dtbg')`` then
+back, without reversed copies; the final state is then ``[:, 0]``.
+
+Why direction-major: the projection ``einsum('dtbe,deg->dtbg')`` then
 writes xw in the layout the loop reads, and its gradient reads d_xw in the layout the backward loop
 writes; time-major [T, D, B, G*H] cost a transposing copy of xw and of d_xw per batch, and
 stacking a time-reversed copy of the backward direction's projections another (a quarter of a
@@ -153,18 +155,16 @@ def _step(i, T: int, reverse):
     return i + reverse * (T - 1 - 2 * i)
 
 
+def _window(states: jax.Array, start) -> jax.Array:
+    """T steps of a [D, T + 1, ...] states buffer from ``start`` (0 or 1, static or traced)."""
+    if isinstance(start, int):
+        return states[:, start:start + states.shape[1] - 1]
+    return jax.lax.dynamic_slice_in_dim(states, start, states.shape[1] - 1, axis=1)
+
+
 def _after(states: jax.Array, reverse) -> jax.Array:
-    """The state after each step, in time order: [D, T, ...] of a [D, T + 1, ...] states buffer."""
-    if isinstance(reverse, int) and not reverse:
-        return states[:, 1:]
-    return jax.lax.dynamic_slice_in_dim(states, 1 - reverse, states.shape[1] - 1, axis=1)
-
-
-def _before(states: jax.Array, reverse) -> jax.Array:
-    """The state before each step, in time order."""
-    if isinstance(reverse, int) and not reverse:
-        return states[:, :-1]
-    return jax.lax.dynamic_slice_in_dim(states, reverse, states.shape[1] - 1, axis=1)
+    """The state after each step, in time order."""
+    return _window(states, 1 - reverse)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 5))
@@ -205,7 +205,7 @@ def _scan_backward(cell, unroll, res, d_ys):
     d_xw, d_rec = bufs[0], bufs[-1]  # one buffer when the recurrent product's gradient is d_xw's
     # every step's kernel gradient in one product, (t, b) merged first (two contracted axes made XLA
     # transpose both operands)
-    prev = _before(states[0], reverse).reshape(D, T * B, H)
+    prev = _window(states[0], reverse).reshape(D, T * B, H)  # the state before each step
     d_U = jnp.einsum("dnh,dnk->dhk", prev, d_rec.reshape(D, T * B, -1))
     d_bias = d_xw.sum(axis=(1, 2))  # the input bias
     if len(bias_shape) == 3:  # and GRU's recurrent one
