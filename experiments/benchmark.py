@@ -38,10 +38,12 @@ flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
 flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
 flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy", "bigru256",
                                 "bigru256_buckets", "bigru256_manual", "bigru256_directions", "bilstm256",
-                                "bilstm256_buckets", "bilstm256_manual", "bilstm256_directions"],
+                                "bilstm256_buckets", "bilstm256_manual", "bilstm256_directions", "bigru256_distinct",
+                                "bilstm256_distinct"],
                   "Variants to time.")
 flags.DEFINE_integer("cpu_devices", 2, "CPU devices JAX starts with (--cpu_devices of ngjax.main): the *_directions "
-                     "rows run a layer's two directions on two of them; every other row uses one device.")
+                     "and *_distinct rows run a layer's two directions on two of them; every other row uses one "
+                     "device.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
 flags.DEFINE_string("out", "experiments/results/benchmark", "Output path without extension.")
 flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
@@ -65,7 +67,8 @@ VARIANTS = {
 # peer times are those of the row they name in PEERS_FROM, measured in the same run; the *_manual
 # rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets;
 # the *_directions rows add --shard=directions (each direction on its own CPU device, so on its own
-# core: --cpu_devices=2).
+# core: --cpu_devices=2); the *_distinct rows add --distinct_words to those (the input projection and
+# its gradients once per distinct word of a batch, not per token).
 LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
             seq_len=256, batch_size=64, padding="post", truncating="post")
 VARIANTS.update({
@@ -77,10 +80,15 @@ VARIANTS.update({
     "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True),
     "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions"),
     "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions"),
+    "bigru256_distinct": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions",
+                              distinct_words=True),
+    "bilstm256_distinct": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions",
+                               distinct_words=True),
 })
 PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
               "bilstm256_manual": "bilstm256", "bigru256_directions": "bigru256",
-              "bilstm256_directions": "bilstm256"}
+              "bilstm256_directions": "bilstm256", "bigru256_distinct": "bigru256",
+              "bilstm256_distinct": "bilstm256"}
 PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
 
 
@@ -318,7 +326,9 @@ def main(argv):
                      "*_manual rows add --manual_backward (the hand-written backward pass of the masked "
                      "recurrence, ngjax.recurrence); the *_directions rows add --shard=directions: each direction "
                      f"of the layer on its own CPU device (--cpu_devices={FLAGS.cpu_devices}), so on its own core, "
-                     "side by side; every other row runs on one device.")
+                     "side by side; the *_distinct rows add --distinct_words to those (the first layer's input "
+                     "projection and its gradients once per distinct word of a batch, gathered back per token); "
+                     "every other row runs on one device.")
     if "random_emb_lazy" in FLAGS.variants:
         lines.append("\nrandom_emb_lazy is a different optimizer (`--embedding_optimizer=lazy_adam`): ngjax "
                      "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "

@@ -46,6 +46,9 @@ def main(argv):
     lines = [f"# FLOPs of the long-document rows\n\nCommand: `{drivers.command('experiments.long_flops')}`\n",
              f"{n:,} documents x {seq_len} positions = {full:,}; the {cfg.length_buckets} length buckets compute "
              f"{bucketed:,} ({bucketed / full:.1%}).\n",
+             "The *_distinct rates count the model's FLOPs, as the other rows do, not what runs: with "
+             "--distinct_words the first layer's input projection and its two gradients are computed once per "
+             "distinct word of a batch instead of once per position.\n",
              "| cell | kFLOP per position | GFLOP/epoch unbucketed | GFLOP/epoch bucketed | rates from "
              f"{FLAGS.benchmark_json} (GFLOP/s) |", "|---|---|---|---|---|"]
     for row, cell in (("bilstm256", "lstm"), ("bigru256", "gru")):
@@ -53,7 +56,7 @@ def main(argv):
         g_full, g_buck = per * full / 1e9, per * bucketed / 1e9
         rates = []
         for name, work in ((row, g_full), (row + "_buckets", g_buck), (row + "_manual", g_buck),
-                           (row + "_directions", g_buck)):
+                           (row + "_directions", g_buck), (row + "_distinct", g_buck)):
             r = bench.get(name, {})
             for who in ("ngjax", "keras", "torch"):
                 secs = (r.get(who) or {}).get("median")

@@ -34,7 +34,7 @@ from ngjax import cli, inputs  # noqa: E402
 from ngjax.config import Config, ConfigError  # noqa: E402
 
 flags.DEFINE_list("profile_variants", ["bigru256_buckets", "bigru256_manual", "bilstm256_buckets",
-                                       "bilstm256_manual", "bilstm256_directions"],
+                                       "bilstm256_manual", "bilstm256_directions", "bilstm256_distinct"],
                   "Rows of experiments/benchmark.py to profile.")
 flags.DEFINE_integer("docs", 2048, "Training documents in the profiled epoch.")
 flags.DEFINE_string("profile_out", "experiments/results/profile_epoch", "Output path without extension.")

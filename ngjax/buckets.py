@@ -54,6 +54,25 @@ def eval_plan(x: np.ndarray, chunk: int) -> Tuple[np.ndarray, Plan]:
                         for s in range(0, n, chunk))
 
 
+def distinct_bounds(x: np.ndarray, batch_size: int, order=None, plan_: Plan = (), samples: int = 32,
+                    seed: int = 0) -> Tuple[Tuple[int, int, int], ...]:
+    """((batch_size, length, bound), ...) for ``--distinct_words``: per training batch shape (each
+    bucket's, or the unbucketed [batch_size, seq_len]), a bound on a batch's distinct token ids:
+    1.25 x the most found in ``samples`` random batches of its documents, rounded up to 64. Shapes
+    where that would not be below batch_size x length are left out (nothing to gain). A batch with
+    more distinct ids than its bound is still right: the encoder then projects it per token."""
+    x = np.asarray(x)
+    rng = np.random.default_rng(seed)
+    groups = [(order[s:e], length) for s, e, length in plan_] if plan_ else [(np.arange(len(x)), x.shape[1])]
+    most = {}  # per length (buckets may share one): the most distinct ids seen
+    for members, length in groups:
+        if len(members) >= batch_size:
+            seen = max(len(np.unique(x[rng.choice(members, batch_size, replace=False)])) for _ in range(samples))
+            most[length] = max(seen, most.get(length, 0))
+    bounds = ((length, -(-int(n * 1.25) // 64) * 64) for length, n in sorted(most.items()))
+    return tuple((batch_size, length, b) for length, b in bounds if b < batch_size * length)
+
+
 def cut(tokens: jax.Array, length: int, pre_padded: bool) -> jax.Array:
     """The last (pre-padding) or first (post-padding) ``length`` positions of tokens [B, T]."""
     return tokens[:, tokens.shape[1] - length:] if pre_padded else tokens[:, :length]

@@ -120,6 +120,9 @@ class Config:
     manual_backward: bool = option(False, "Differentiate the masked recurrences (bidirectional layers, pooled heads, "
                                    "--mask_padding) with a hand-written backward pass (ngjax.recurrence): the same "
                                    "gradients up to rounding, faster on CPU; off keeps jax.grad of the scan.")
+    distinct_words: bool = option(False, "Project each distinct word of a training batch once (the first layer's input "
+                                  "projection and its gradients over a batch's distinct words, gathered back per "
+                                  "token): the same values up to rounding, less work; needs --manual_backward.")
     seed: int = option(0, "Seed of init and shuffling.")
     seeds: int = option(1, "Train K independent replicas (seeds seed..seed+K-1) at once; metrics give "
                         "mean/std.", positive=True)
@@ -241,6 +244,11 @@ def validate(cfg: Config) -> Config:
     if cfg.manual_backward and not masked(cfg):
         raise ConfigError("--manual_backward replaces the masked recurrence's gradient; add --mask_padding (or use "
                           "--bidirectional / a pooled head, which mask), or drop it")
+    if cfg.distinct_words and not cfg.manual_backward:
+        raise ConfigError("--distinct_words speeds up the hand-written backward pass; add --manual_backward, or drop it")
+    if cfg.distinct_words and cfg.seeds > 1:
+        raise ConfigError("--distinct_words picks each batch's path by its own words, which K replicas' different "
+                          "batches would run both of; use it with --seeds=1")
     if cfg.length_buckets and cfg.loop == "step":
         raise ConfigError("--length_buckets runs in the compiled epoch; use --loop=epoch")
     if not (isinstance(cfg.distill_weight, (int, float)) and 0.0 <= cfg.distill_weight <= 1.0):

@@ -27,7 +27,8 @@ two devices. Same math as one device (a mean pool sums one direction's positions
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+import functools
+from typing import Callable, Dict, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +48,27 @@ def layer_name(cell: str, layer: int) -> str:
 def embed(params: Dict[str, Dict[str, jax.Array]], tokens: jax.Array) -> jax.Array:
     """tokens: int32[batch, T] -> float32[batch, T, E]."""
     return jnp.take(params["embedding"]["table"], tokens, axis=0)
+
+
+class Words(NamedTuple):
+    """The first layer's input as a batch's distinct words (``--distinct_words``): ``rows``
+    float32[U, E] their vectors; ``where`` int32[B, T] (direction-major in ``_manual``: [D, T, B])
+    each position's row; ``scale`` word dropout's factor per position, float32[B, T, 1] ([D, T, B, 1]),
+    or None. The position's vector is ``rows[where] * scale``."""
+    rows: jax.Array
+    where: jax.Array
+    scale: Optional[jax.Array] = None
+
+
+def distinct(tokens: jax.Array, bound: int, rows: int):
+    """(words int32[bound], where int32[B, T], count): the batch's distinct ids ascending (then 0s),
+    each token's index into them, and how many there are (the rest of ``words`` is filler; with
+    count > bound, ``where`` points past it). Through a ``rows``-long presence vector: no sort."""
+    present = jnp.zeros((rows,), jnp.int32).at[tokens.reshape(-1)].set(1)
+    pos = jnp.cumsum(present) - 1
+    words = jnp.zeros((bound,), jnp.int32).at[jnp.where(present > 0, pos, bound)].set(
+        jnp.arange(rows, dtype=jnp.int32), mode="drop")
+    return words, pos[tokens], pos[-1] + 1
 
 
 def dropout(rng: jax.Array, x: jax.Array, rate: float, shape=None) -> jax.Array:
@@ -70,27 +92,64 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
     (max, mean, maxmean), so with the directions on two devices each direction is pooled where it
     was computed.
     """
-    x = embed(params, tokens)  # [B, T, E]
-    if rng is not None and spec.embed_dropout > 0:
-        x = dropout(jax.random.fold_in(rng, EMBED_DROPOUT), x, spec.embed_dropout, x.shape[:2] + (1,))
+    drop = rng is not None and spec.embed_dropout > 0
+    key = jax.random.fold_in(rng, EMBED_DROPOUT) if drop else None
+
+    def dense():
+        x = embed(params, tokens)  # [B, T, E]
+        return dropout(key, x, spec.embed_dropout, x.shape[:2] + (1,)) if drop else x
+
     mask = tokens != 0 if spec.masked else None
+    bound = _distinct_bound(spec, tokens.shape)
+    x = dense() if bound is None or spec.pool_embeddings else None
     words = x
     for layer in range(spec.num_layers):
         last = layer == spec.num_layers - 1
         sequences = not last or spec.pool != "last"
         p = params[layer_name(spec.cell, layer)]
+        apart = None
         if spec.bidirectional and spec.direction_mesh is not None:
             apart = pool if last and per_feature and pool is not None and not spec.pool_embeddings else None
-            x = _split_directions(p, x, mask, spec, sequences, apart)
-            if apart is not None:
-                return x, mask
-        elif spec.bidirectional:
-            x = _bidirectional(p, x, mask, spec, sequences)
+        run = functools.partial(_layer, p, mask=mask, spec=spec, sequences=sequences, pool=apart)
+        if layer == 0 and bound is not None:  # each distinct word projected once; a batch with more: per token
+            ids, where, count = distinct(tokens, bound, params["embedding"]["table"].shape[0])
+            scale = dropout(key, jnp.ones(tokens.shape + (1,)), spec.embed_dropout) if drop else None
+            rows = jnp.take(params["embedding"]["table"], ids, axis=0)
+            x = jax.lax.cond(count <= bound, lambda: run(Words(rows, where, scale)),
+                             lambda: run(dense() if x is None else x))
         else:
-            x = _forward(p, x, mask, spec, sequences)
+            x = run(x)
+        if apart is not None:
+            return x, mask
     if spec.pool_embeddings:  # the word vectors ride beside the outputs into the pooling
         x = jnp.concatenate([x, words], axis=-1)
     return (x if pool is None else pool(x, mask)), mask
+
+
+def _distinct_bound(spec, shape) -> Optional[int]:
+    """--distinct_words' bound on a batch of ``shape``'s distinct words, or None (project per token)."""
+    if not spec.manual_backward:  # Words go to the hand-written path only
+        return None
+    return {(b, t): u for b, t, u in spec.distinct_words}.get(tuple(shape))
+
+
+def _layer(p, x, *, mask, spec, sequences: bool, pool: Optional[Callable]):
+    """One layer on x float32[B, T, In] (or ``Words``), its directions as the spec says."""
+    if spec.bidirectional and spec.direction_mesh is not None:
+        return _split_directions(p, x, mask, spec, sequences, pool)
+    if spec.bidirectional:
+        return _bidirectional(p, x, mask, spec, sequences)
+    return _forward(p, x, mask, spec, sequences)
+
+
+def _directions_major(x, flips):
+    """x [B, T, ...] (or ``Words``) -> [D, T, B, ...], direction d time-reversed where ``flips[d]``."""
+    def one(a):
+        t = jnp.swapaxes(a, 0, 1)
+        return jnp.stack([t[::-1] if flip else t for flip in flips])
+    if isinstance(x, Words):
+        return Words(x.rows, one(x.where), None if x.scale is None else one(x.scale))
+    return one(x)
 
 
 def _forward(p, x: jax.Array, mask, spec, sequences: bool, reverse=0) -> jax.Array:
@@ -99,7 +158,7 @@ def _forward(p, x: jax.Array, mask, spec, sequences: bool, reverse=0) -> jax.Arr
     end, the states still in time order (so the final state is the first)."""
     if mask is not None and spec.manual_backward:  # one direction: D = 1, direction-major
         one = jax.tree_util.tree_map(lambda a: a[None], p)
-        ys = _manual(one, jnp.swapaxes(x, 0, 1)[None], mask.T[None, :, :, None], spec, reverse)[0]
+        ys = _manual(one, _directions_major(x, (False,)), mask.T[None, :, :, None], spec, reverse)[0]
         if sequences:
             return jnp.swapaxes(ys, 0, 1)
         return ys[-1] if isinstance(reverse, int) and not reverse else jnp.where(reverse == 1, ys[0], ys[-1])
@@ -128,8 +187,7 @@ def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     both = jax.tree_util.tree_map(lambda f, b: jnp.stack([f, b]), p["forward"], p["backward"])
     m = mask.T[:, :, None]  # [T, B, 1]
     if spec.manual_backward:  # direction-major (ngjax.recurrence): reverse the narrow inputs, not xw
-        xt = jnp.swapaxes(x, 0, 1)  # [T, B, In]
-        xd = jnp.stack([xt, xt[::-1]])  # [2, T, B, In]: the backward direction reads time reversed
+        xd = _directions_major(x, (False, True))  # [2, T, B, In]: the backward direction reads time reversed
         ys = _manual(both, xd, jnp.stack([m, m[::-1]]), spec)  # [2, T, B, H]
         if not sequences:
             return jnp.concatenate([ys[0, -1], ys[1, -1]], axis=-1)
@@ -195,6 +253,12 @@ def _manual(stacked, x: jax.Array, m: jax.Array, spec, reverse=0) -> jax.Array:
     the end), m [D, T, B, 1] -> the states [D, T, B, H], in the order of x. The input projection
     (``recurrence.project``, its gradients written out too) contracts one merged (time, batch) axis:
     with two contracted axes its gradient made XLA transpose both operands."""
-    D, T, B, _ = x.shape
-    xw = recurrence.project(x.reshape(D, T * B, -1), stacked["kernel"]).reshape(D, T, B, -1)
+    if isinstance(x, Words):  # each distinct word's projection once, gathered per position
+        D = x.where.shape[0]
+        per_word = recurrence.project(jnp.broadcast_to(x.rows, (D,) + x.rows.shape), stacked["kernel"])
+        xw = jax.vmap(lambda a, w: a[w])(per_word, x.where)  # [D, T, B, G*H]
+        xw = xw if x.scale is None else xw * x.scale
+    else:
+        D, T, B, _ = x.shape
+        xw = recurrence.project(x.reshape(D, T * B, -1), stacked["kernel"]).reshape(D, T, B, -1)
     return recurrence.scan(spec.cell, stacked["recurrent_kernel"], stacked["bias"], xw, m, spec.unroll, reverse)

@@ -51,6 +51,9 @@ class ModelSpec:
     pool_embeddings: bool = False
     embed_dropout: float = 0.0
     dropout: float = 0.0
+    # --distinct_words: ((batch, length, bound), ...): training batches of that shape project their (at most
+    # ``bound``) distinct words once (ngjax.encoder); other shapes, and a batch with more, project per token
+    distinct_words: Tuple[Tuple[int, int, int], ...] = ()
     direction_mesh: Any = None  # --shard=directions: a 2-device Mesh over encoder.DIRECTIONS, else None
 
     def __post_init__(self):

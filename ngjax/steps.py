@@ -245,7 +245,9 @@ def distill_settings(cfg: Config) -> Optional[Tuple[float, float]]:
 
 
 def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
-    """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None."""
+    """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None; and the
+    training batches' distinct-word bounds with --distinct_words (see :func:`bucket_plans`)."""
+    spec = dataclasses.replace(spec, distinct_words=buckets.get("distinct", ()))
     distill = distill_settings(cfg)  # (weight, temperature) with --teacher, else None
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
                                  batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill)
@@ -264,14 +266,19 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
 
 
 def bucket_plans(ds, cfg: Config, x_train=None) -> Dict[str, Any]:
-    """Per split, (order, plan, pre_padded) for --length_buckets; empty when it is off. ``x_train``:
-    what the epochs train on, if not ``ds.x_train`` (--transductive appends the test texts)."""
-    if not cfg.length_buckets:
-        return {}
-    pre = cfg.padding == "pre"
+    """Per split, (order, plan, pre_padded) for --length_buckets (none when it is off); with
+    --distinct_words also ``"distinct"``: the training batch shapes' bounds on their distinct words
+    (``buckets.distinct_bounds``). ``x_train``: what the epochs train on, if not ``ds.x_train``
+    (--transductive appends the test texts)."""
     x_train = ds.x_train if x_train is None else x_train
-    plans = {"train": (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre),
-             "test": (*buckets_lib.eval_plan(ds.x_test, eval_chunk(cfg)), pre)}
-    if ds.x_val is not None:
-        plans["val"] = (*buckets_lib.eval_plan(ds.x_val, eval_chunk(cfg)), pre)
+    plans = {}
+    if cfg.length_buckets:
+        pre = cfg.padding == "pre"
+        plans = {"train": (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre),
+                 "test": (*buckets_lib.eval_plan(ds.x_test, eval_chunk(cfg)), pre)}
+        if ds.x_val is not None:
+            plans["val"] = (*buckets_lib.eval_plan(ds.x_val, eval_chunk(cfg)), pre)
+    if cfg.distinct_words:
+        train = plans.get("train")
+        plans["distinct"] = buckets_lib.distinct_bounds(x_train, cfg.batch_size, *(train[:2] if train else ()))
     return plans

@@ -52,6 +52,16 @@ for cell, manual, pool, layers, words in [("lstm", True, "maxmean", 1, False), (
     key = f"{cell} manual={manual} pool={pool} layers={layers} words={words}"
     corners[key] = maxdiff(outputs(spec, params), outputs(dataclasses.replace(spec, direction_mesh=mesh), params))
 
+# --distinct_words on two devices (each distinct word's projection on each device; the rows' gradient
+# summed), its fast path and, with a bound below the batch's words, its per-token one, against one device
+spec = model.ModelSpec("lstm", rows=30, embed_dim=5, hidden_size=4, num_classes=3, trainable_embedding=True,
+                       bidirectional=True, pool="max", manual_backward=True)
+params = model.init(jax.random.PRNGKey(2), spec)
+n = len(np.unique(np.asarray(tokens)))
+for bound in (n + 3, n - 1):
+    split = dataclasses.replace(spec, direction_mesh=mesh, distinct_words=((6, 9, bound),))
+    corners[f"lstm distinct bound={bound} of {n}"] = maxdiff(outputs(spec, params), outputs(split, params))
+
 # one bucketed epoch with dropout, from the same state, on one device and split
 x = rng.integers(1, 30, (40, 12)).astype(np.int32)
 for i in range(40):

@@ -21,7 +21,8 @@ def test_directions_on_two_devices_match_one_device():
     r = run_module("tests/directions_check.py", env={"XLA_FLAGS": ""})
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert len(out["corners"]) == 3 and max(out["corners"].values()) < 1e-5, out["corners"]
+    assert len(out["corners"]) == 5 and max(out["corners"].values()) < 1e-5, out["corners"]  # with
+    # --distinct_words' two paths
     assert out["epoch"] < 1e-5  # a bucketed epoch with dropout: the same parameters
     assert out["per_device_states"]  # each device's loop holds one direction: [1, T + 1, B, H]
     assert out["all_reduce"] and out["all_gather"] and not out["all_to_all"]  # the input's gradient summed,
@@ -37,7 +38,7 @@ def test_directions_from_the_command_line(corpus_dir, glove8, tmp_path):
         "devices, and 1 are visible; on CPU add --cpu_devices=2" in r.stderr, r.stderr[-2000:]
     assert not (tmp_path / "one").exists()  # refused before anything was written
     r = run_module("ngjax.main", *common, "--cpu_devices=2", "--epochs=1", f"--workdir={tmp_path / 'two'}",
-                   "--report=false", env={"XLA_FLAGS": ""})
+                   "--report=false", "--distinct_words", env={"XLA_FLAGS": ""})
     assert r.returncode == 0, r.stderr[-3000:]
     assert "devices: 2 x cpu, --shard=directions" in r.stdout and "Epoch 1/1" in r.stdout
     # its checkpoint (saved from two devices) read back on one, to classify a text

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import cells, model, recurrence
+from ngjax import buckets, cells, encoder, model, recurrence, steps
 from ngjax.config import Config, ConfigError, validate
 from ngjax.inputs import spec_for
 
@@ -142,3 +142,75 @@ def test_manual_backward_under_vmap_as_seeds_replicas_train():
     for a, b in zip(jax.tree_util.tree_leaves(g_m), jax.tree_util.tree_leaves(g_a)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert not np.allclose(g_m["lstm"]["forward"]["recurrent_kernel"][0], g_m["lstm"]["forward"]["recurrent_kernel"][1])
+
+
+def test_distinct_lists_a_batchs_words_and_where_each_token_is():
+    tokens = jnp.asarray([[5, 3, 0, 0], [3, 9, 9, 5]], jnp.int32)
+    words, where, count = encoder.distinct(tokens, 6, rows=12)
+    assert int(count) == 4 and words.tolist() == [0, 3, 5, 9, 0, 0]  # ascending, then filler
+    np.testing.assert_array_equal(words[where], tokens)
+    _, where, count = encoder.distinct(tokens, 2, rows=12)  # more words than the bound: counted, not hidden
+    assert int(count) == 4 and int(where.max()) == 3
+
+
+@pytest.mark.parametrize("bidirectional,pool,layers,words", [(True, "max", 1, False), (False, "mean", 2, False),
+                                                             (True, "attention", 1, True)])
+def test_distinct_words_give_the_per_token_outputs_and_gradients(bidirectional, pool, layers, words):
+    """--distinct_words: each distinct word projected once, gathered back per token; with word dropout on.
+    A bound below the batch's distinct words takes the per-token path: then the very same numbers."""
+    spec = model.ModelSpec("lstm", rows=30, embed_dim=5, hidden_size=4, num_classes=3, bidirectional=bidirectional,
+                           pool=pool, num_layers=layers, pool_embeddings=words, trainable_embedding=True,
+                           manual_backward=True, embed_dropout=0.3)
+    params = model.init(jax.random.PRNGKey(3), spec)
+    tokens, labels = _tokens(), jnp.asarray([0, 1, 2, 0, 1, 2])
+    n = len(np.unique(np.asarray(tokens)))
+
+    def run(s):
+        def loss(p):
+            logits = model.apply(p, tokens, s, jax.random.PRNGKey(7))
+            return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1).mean()
+        return jax.jit(jax.value_and_grad(loss))(params)
+
+    per_token = run(spec)
+    fast, fallback = (run(dataclasses.replace(spec, distinct_words=((6, 9, bound),))) for bound in (n + 3, n - 1))
+    for a, b in zip(jax.tree_util.tree_leaves(fast), jax.tree_util.tree_leaves(per_token)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    for a, b in zip(jax.tree_util.tree_leaves(fallback), jax.tree_util.tree_leaves(per_token)):
+        np.testing.assert_array_equal(a, b)
+    assert float(jnp.abs(fast[1]["embedding"]["table"]).max()) > 0
+    # the fast path really projects the distinct words: a [U, E] @ [E, G*H] product with U = the bound
+    jaxpr = str(jax.make_jaxpr(lambda p: model.apply(p, tokens, dataclasses.replace(
+        spec, distinct_words=((6, 9, n + 3),))))(params))
+    assert f"f32[1,{n + 3},5]" in jaxpr or f"f32[2,{n + 3},5]" in jaxpr
+    assert "cond" in jaxpr
+
+
+def test_distinct_bounds_cover_the_sampled_batches_and_merge_shared_lengths():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 51, (96, 64)).astype(np.int32)  # 50 words: batches repeat them
+    x[:24, 10:] = 0  # a bucket of 10-token documents (length 16), then three buckets at the full 64
+    order, plan = buckets.plan(x, 8, 4)
+    assert [length for _, _, length in plan] == [16, 64, 64, 64]
+    # 1.25 x at most 51 ids (50 words and the padding 0), up to a multiple of 64: one bound for the
+    # three buckets at 64
+    assert buckets.distinct_bounds(x, 8, order, plan) == ((8, 16, 64), (8, 64, 64))
+    assert buckets.distinct_bounds(x, 8) == ((8, 64, 64),)  # unbucketed: the one shape [8, 64]
+    x[24:] = rng.integers(1, 20000, (72, 64))  # words rarely repeat: a bound would not be below the
+    assert buckets.distinct_bounds(x, 8, order, plan) == ((8, 16, 64),)  # 512 positions, none listed
+
+
+def test_distinct_words_needs_the_manual_backward_pass_and_one_replica():
+    with pytest.raises(ConfigError, match="--distinct_words.*--manual_backward"):
+        validate(Config(bidirectional=True, pool="max", distinct_words=True))
+    with pytest.raises(ConfigError, match="--distinct_words.*--seeds=1"):
+        validate(Config(bidirectional=True, pool="max", manual_backward=True, distinct_words=True, seeds=2))
+    cfg = validate(Config(bidirectional=True, pool="max", manual_backward=True, distinct_words=True,
+                          length_buckets=2))
+
+    class Data:
+        x_train = np.asarray(_tokens()).repeat(20, axis=0)
+        x_test = x_train
+        x_val = None
+    plans = steps.bucket_plans(Data, cfg.replace(batch_size=8))
+    assert plans["distinct"] and all(b == 8 for b, _, _ in plans["distinct"])
+    assert "distinct" not in steps.bucket_plans(Data, cfg.replace(distinct_words=False, batch_size=8))
