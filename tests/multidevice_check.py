@@ -49,6 +49,17 @@ split_state = state_lib.place(state_lib.init_state(0, 4, spec, tx, table), mesh,
 split, _ = vfn(split_state, x, y)
 devices_of_split = len(split.params["lstm"]["kernel"].sharding.device_set)
 
+# --distinct_words with the batches split over the devices: the epoch of one device without it
+import dataclasses  # noqa: E402
+masked = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3, bidirectional=True, pool="max",
+                         manual_backward=True, trainable_embedding=True)
+words = dataclasses.replace(masked, distinct_words=((16, 8, 64),))  # at most 30 ids in a batch's 128 positions
+ref_m, _ = jax.jit(functools.partial(steps.train_epoch, spec=masked, tx=tx, batch_size=16))(
+    state_lib.create_state(0, masked, tx, None), x, y)
+fn_w = jax.jit(functools.partial(steps.train_epoch, spec=words, tx=tx, batch_size=16,
+                                 batch_sharding=NamedSharding(mesh, P("data"))))
+dp_w, _ = fn_w(state_lib.place(state_lib.create_state(0, words, tx, None), mesh, "data", False), x, y)
+
 bad = None
 try:
     distributed.make_mesh("data", 1, 30, 1024)
@@ -56,4 +67,5 @@ except Exception as e:  # NgjaxError
     bad = str(e)
 print(json.dumps({"data_parallel": maxdiff(ref.params, dp.params), "all_reduce": "all-reduce" in hlo,
                   "seeds": maxdiff(unsplit.params, split.params), "seed_devices": devices_of_split,
+                  "distinct_data_parallel": maxdiff(ref_m.params, dp_w.params),
                   "bad_batch": bad}))

@@ -12,6 +12,7 @@ def test_sharded_epochs_match_single_device():
     assert out["all_reduce"]  # gradients are summed across the 4 devices: real data parallelism
     assert out["data_parallel"] < 1e-5  # same parameters as the one-device epoch
     assert out["seed_devices"] == 4 and out["seeds"] < 1e-5
+    assert out["distinct_data_parallel"] < 1e-5  # --distinct_words with the batch split: the same epoch
     assert out["bad_batch"].startswith("--batch_size=30 does not divide over 4 devices")
     assert "28 or 32" in out["bad_batch"]
 
