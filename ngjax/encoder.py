@@ -70,7 +70,9 @@ class Words(NamedTuple):
 def distinct(tokens: jax.Array, bound: int, rows: int):
     """(words int32[bound], where int32[B, T], count): the batch's distinct ids ascending (then 0s),
     each token's index into them, and how many there are (the rest of ``words`` is filler; with
-    count > bound, ``where`` points past it). Through a ``rows``-long presence vector: no sort."""
+    count > bound, ``where`` points past it). Through a ``rows``-long presence vector: no sort.
+    (``optim.batch_rows`` lists a batch's ids too, for lazy Adam: all of them, at the full size
+    B * T + 1, with its padding-slot contract; this one exists for the bound.)"""
     present = jnp.zeros((rows,), jnp.int32).at[tokens.reshape(-1)].set(1)
     pos = jnp.cumsum(present) - 1
     words = jnp.zeros((bound,), jnp.int32).at[jnp.where(present > 0, pos, bound)].set(
