@@ -3,7 +3,7 @@
 #   ./launch.sh [--platform=cpu|gpu|tpu] [--tpu_name=NAME --zone=ZONE] [--dry_run] [--table] -- [flags]
 # Detects the platform (or takes --platform), sets its environment (no full GPU memory
 # preallocation; a persistent compilation cache so a second launch skips most compile time) and
-# runs `python -m ngjax.main` (or, with --table, `python -m experiments.seed_table`) with the
+# runs `python -m ngjax.main` (or, with --table, `python -m experiments.seed.table`) with the
 # flags after "--". With --tpu_name it runs that command on every worker of the Cloud TPU VM
 # (gcloud compute tpus tpu-vm ssh NAME --worker=all). --dry_run prints the command instead.
 set -euo pipefail
@@ -36,7 +36,7 @@ case "$platform" in
 esac
 env_vars+=("JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$HOME/.cache/ngjax/jax_cache}")
 module=ngjax.main
-[ "$table" = 1 ] && module=experiments.seed_table
+[ "$table" = 1 ] && module=experiments.seed.table
 cmd=(env "${env_vars[@]}" python -m "$module" "$@")
 if [ -n "$tpu_name" ]; then
   [ -n "$zone" ] || { echo "launch.sh: --tpu_name needs --zone=ZONE" >&2; exit 2; }

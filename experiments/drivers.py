@@ -28,7 +28,7 @@ def define_common_flags(runs_dir: str, out: str) -> None:
 
 def read_run(workdir: str) -> Tuple[List[dict], dict]:
     """(metrics history, config.json) of a run folder."""
-    from ngjax import workdir as workdir_lib
+    from ngjax.run import workdir as workdir_lib
 
     with open(workdir_lib.path(workdir, workdir_lib.CONFIG_FILE)) as f:
         return workdir_lib.read_history(workdir), json.load(f)
@@ -74,7 +74,7 @@ def _train_logged(cfg, workdir: str, cache_dir) -> Optional[str]:
     """One variant in a worker process, its output in WORKDIR/train.log; an error as text."""
     import contextlib
 
-    from ngjax import train
+    from ngjax.train import loop as train
 
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "train.log"), "a", buffering=1) as log, \
@@ -90,8 +90,8 @@ def _train_logged(cfg, workdir: str, cache_dir) -> Optional[str]:
 def finished(cfg, workdir: str) -> bool:
     """Whether ``workdir`` holds a finished run of ``cfg`` (its summary written, the same config,
     --epochs reached or stopped early): the driver reads it back without starting it again."""
-    from ngjax.config import differing_keys
-    from ngjax.inputs import resolve
+    from ngjax.run.workdir import differing_keys
+    from ngjax.train.inputs import resolve
 
     summary_path, config_path = (os.path.join(workdir, n) for n in ("summary.json", "config.json"))
     if not (os.path.exists(summary_path) and os.path.exists(config_path)):
@@ -108,7 +108,7 @@ def finished(cfg, workdir: str) -> bool:
 def run_variants(jobs, workers: int, cache_dir) -> Optional[str]:
     """Train [(name, cfg, workdir)]; the first error as 'name: message', else None. Finished runs
     are read back, not started."""
-    from ngjax import train
+    from ngjax.train import loop as train
 
     todo = []
     for name, cfg, workdir in jobs:

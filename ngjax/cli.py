@@ -46,9 +46,9 @@ def config_from_flags(flag_values=FLAGS) -> Config:
     values = {}
     experiment = flag_values["experiment"].value
     if experiment:
-        from experiments import load
+        from ngjax import variants
 
-        values.update(load(experiment))
+        values.update(variants.load(experiment))
         values["experiment"] = experiment
     for name in FIELDS:
         if name == "experiment":

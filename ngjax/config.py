@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, Optional, Tuple
 
 from ngjax.errors import NgjaxError
 
 REMOVABLE = ("headers", "footers", "quotes")
-ADAM_RULES = ("keras", "optax")  # as ngjax.optim.ADAM_RULES (config imports nothing heavy)
+ADAM_RULES = ("keras", "optax")  # as ngjax.train.optim.ADAM_RULES (config imports nothing heavy)
 
 # What a key missing from a saved config.json meant when that file was written, where it is not
 # today's default: workdirs from before --adam existed were trained with optax's Adam.
@@ -74,7 +73,7 @@ class Config:
     val_fraction: float = option(0.0, "Stratified validation split carved from train (0 = none, the seed's way).")
     val_seed: int = option(0, "Seed of the validation split.")
     cv_folds: int = option(0, "Cross-fitting: cut the training part into K stratified folds (seeded by --val_seed) "
-                           "and hold fold --cv_fold out of training (0 = off); python -m ngjax.teacher --cross_fit "
+                           "and hold fold --cv_fold out of training (0 = off); python -m ngjax.distill.teacher --cross_fit "
                            "joins K such runs' predictions on the documents each never saw.")
     cv_fold: int = option(0, "With --cv_folds=K: the fold (0..K-1) held out of training.")
     # training
@@ -98,18 +97,18 @@ class Config:
     warmup_epochs: float = option(0.0, "warmup_cosine: epochs of linear warmup.")
     schedule_epochs: int = option(0, "warmup_cosine: epochs the schedule spans (0 = --epochs of the first launch).")
     teacher: Optional[str] = option(None, "Distillation: soft targets for the training documents, a file written by "
-                                    "python -m ngjax.teacher (an ensemble's averaged probabilities).")
+                                    "python -m ngjax.distill.teacher (an ensemble's averaged probabilities).")
     distill_weight: float = option(0.5, "With --teacher: weight of the teacher's soft targets in the loss (the "
                                    "labels' cross-entropy gets 1 - w).")
     distill_temperature: float = option(1.0, "With --teacher: temperature T of the soft targets (the teacher's "
                                         "probabilities to the power 1/T, renormalised; the soft loss is scaled by T^2).")
     transductive: bool = option(False, "With --teacher: also distil on the test documents' texts, unlabeled, with the "
-                                "teacher file's probabilities on them (python -m ngjax.teacher --transductive). Test "
+                                "teacher file's probabilities on them (python -m ngjax.distill.teacher --transductive). Test "
                                 "labels are never read, but the model has seen the test texts: a transductive result, "
                                 "not comparable with an inductive one.")
     mixed: bool = option(False, "With --teacher: also distil on the teacher file's mixed documents (the beginning of "
                          "one training document spliced onto the end of another, labelled by the teachers: python "
-                         "-m ngjax.teacher --mix_copies=K), with the soft term of the loss only. Inductive: only "
+                         "-m ngjax.distill.teacher --mix_copies=K), with the soft term of the loss only. Inductive: only "
                          "training documents are mixed.")
     early_stopping: int = option(0, "Stop when --monitor has not improved for N epochs (0 = off; needs "
                                  "--val_fraction).", harmless=True)
@@ -118,7 +117,7 @@ class Config:
     length_buckets: int = option(0, "Batch documents of similar length at N static lengths (0 = off): less padding "
                                  "is computed; changes which documents share a batch; needs a masked model.")
     manual_backward: bool = option(False, "Differentiate the masked recurrences (bidirectional layers, pooled heads, "
-                                   "--mask_padding) with a hand-written backward pass (ngjax.recurrence): the same "
+                                   "--mask_padding) with a hand-written backward pass (ngjax.model.recurrence): the same "
                                    "gradients up to rounding, faster on CPU; off keeps jax.grad of the scan.")
     distinct_words: bool = option(False, "Project each distinct word of a training batch once (the first layer's input "
                                   "projection and its gradients over a batch's distinct words, gathered back per "
@@ -258,13 +257,13 @@ def validate(cfg: Config) -> Config:
     if not cfg.teacher and (cfg.distill_weight != FIELDS["distill_weight"].default
                             or cfg.distill_temperature != FIELDS["distill_temperature"].default):
         raise ConfigError("--distill_weight / --distill_temperature shape distillation; add --teacher=FILE "
-                          "(python -m ngjax.teacher writes one) or drop them")
+                          "(python -m ngjax.distill.teacher writes one) or drop them")
     if cfg.transductive and not cfg.teacher:
         raise ConfigError("--transductive distils on the unlabeled test texts with a teacher's probabilities; add "
-                          "--teacher=FILE written by python -m ngjax.teacher --transductive, or drop it")
+                          "--teacher=FILE written by python -m ngjax.distill.teacher --transductive, or drop it")
     if cfg.mixed and not cfg.teacher:
         raise ConfigError("--mixed distils on mixed training documents with a teacher's probabilities; add "
-                          "--teacher=FILE written by python -m ngjax.teacher --mix_copies=K, or drop it")
+                          "--teacher=FILE written by python -m ngjax.distill.teacher --mix_copies=K, or drop it")
     if cfg.pool_embeddings and cfg.pool == "last":
         raise ConfigError("--pool_embeddings pools the word vectors over time; use a pooled head "
                           "(--pool=max, mean, maxmean or attention)")
@@ -276,26 +275,3 @@ def validate(cfg: Config) -> Config:
 def masked(cfg: Config) -> bool:
     """Whether padding is masked: asked for, or needed by a backward direction or a pooled head."""
     return cfg.mask_padding or cfg.bidirectional or cfg.pool != "last"
-
-
-def complete_saved(saved: dict) -> dict:
-    """A saved config.json with every key: a missing one had its default value then (or, for the
-    keys in LEGACY_DEFAULTS, the meaning it had before the option existed)."""
-    defaults = {**json.loads(Config().to_json()), **LEGACY_DEFAULTS}
-    return {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
-
-
-def differing_keys(saved: dict, requested: Config) -> list:
-    """Keys whose values differ in a way that changes the model or the data."""
-    now = json.loads(requested.to_json())
-    saved = complete_saved(saved)
-    keys = sorted((set(saved) | set(now)) - HARMLESS_KEYS)
-    return [k for k in keys if saved.get(k) != now.get(k) and not (k in PATH_KEYS and _same_path(saved[k], now[k]))]
-
-
-PATH_KEYS = ("data_dir", "teacher")  # files or folders: one spelled relative or absolute is the same
-
-
-def _same_path(a: Optional[str], b: Optional[str]) -> bool:
-    """Two spellings of one file or folder (relative to the current directory, or absolute)."""
-    return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)

@@ -39,7 +39,7 @@ def main(argv) -> int:
         return EXIT_USAGE
     cfg = cli.config_from_flags()
     workdir = FLAGS.workdir or default_workdir(cfg)
-    from ngjax import distributed, train  # imports jax: after the flags are known good
+    from ngjax.train import devices as distributed, loop as train  # imports jax: after the flags are known good
 
     distributed.set_cpu_devices(FLAGS.cpu_devices)
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)

@@ -80,6 +80,8 @@ def cache_dir(tmp_path):
 @pytest.fixture(scope="session")
 def shared_archive():
     if not os.path.exists(SHARED_ARCHIVE):
+        if os.environ.get("NGJAX_REQUIRE_DATA"):  # set by .ci/run: a real-data test never skips in CI
+            pytest.fail(f"the shared archive {SHARED_ARCHIVE} is missing (NGJAX_REQUIRE_DATA is set)")
         pytest.skip(f"the shared archive {SHARED_ARCHIVE} is not here")
     return SHARED_ARCHIVE
 

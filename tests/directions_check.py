@@ -8,7 +8,7 @@ import dataclasses
 import functools
 import json
 
-from ngjax import distributed
+from ngjax.train import devices as distributed
 
 distributed.set_cpu_devices(2)
 
@@ -16,8 +16,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ngjax import buckets, model, optim, steps  # noqa: E402
-from ngjax import state as state_lib  # noqa: E402
+from ngjax.train import buckets, optim, steps  # noqa: E402
+from ngjax.model import network as model
+from ngjax.train import state as state_lib  # noqa: E402
 
 assert len(jax.devices()) == 2, jax.devices()
 mesh = distributed.make_mesh("directions", 1, 8, 8)

@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from ngjax import model
-from ngjax import distributed
-from ngjax import state as state_lib
-from ngjax import optim
-from ngjax import steps
+from ngjax.model import network as model
+from ngjax.train import devices as distributed
+from ngjax.train import state as state_lib
+from ngjax.train import optim
+from ngjax.train import steps
 
 assert len(jax.devices()) == 4, jax.devices()
 spec = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)

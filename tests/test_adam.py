@@ -11,13 +11,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model
-from ngjax import optim
-from ngjax import train
+from ngjax.model import network as model
+from ngjax.train import optim
+from ngjax.train import loop as train
 from ngjax.config import Config, ConfigError, validate
 from ngjax.errors import NgjaxError
-from ngjax import state as state_lib
-from ngjax import steps
+from ngjax.train import state as state_lib
+from ngjax.train import steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -204,7 +204,7 @@ def test_steps_agree_with_keras3(cell, trainable):
 
 def test_old_workdir_serves_predictions(tmp_path, corpus_dir, glove8):
     """ngjax.predict / ngjax.report read an old workdir (optax Adam state in its checkpoint)."""
-    from ngjax import predict, workdir as workdir_lib
+    from ngjax.run import predict, workdir as workdir_lib
 
     w, _ = _old_workdir(tmp_path, corpus_dir, glove8)
     run = workdir_lib.load_run(w)

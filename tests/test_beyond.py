@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_main, run_module
 from experiments import load
-from experiments.beyond import CANDIDATES, DISTILLED, LADDER
+from experiments.ladder import CANDIDATES, DISTILLED, LADDER
 from ngjax.config import Config, ConfigError, validate
 
 
@@ -32,7 +32,7 @@ def test_candidates_are_valid_configs_apart_from_the_ladder():
 
 
 def test_distilled_students_name_a_known_teacher_and_need_a_teacher_file():
-    from experiments.ladder import teacher_of
+    from experiments.ladder.driver import teacher_of
     known = {name for name, _ in LADDER + CANDIDATES + DISTILLED}
     for name, _ in DISTILLED:
         by, options = teacher_of(name)
@@ -69,17 +69,17 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
     seed1 = os.path.join(runs, chosen["name"] + "_seed1")
     assert json.load(open(os.path.join(seed1, "config.json")))["seed"] == 1
     assert data["configurations_tried"] == 4 and data["svm"]["C"] in (0.1, 1.0)
-    from ngjax.corpus import load_corpus  # the noise note counts the validation part the runs held out
+    from ngjax.data.corpus import load_corpus  # the noise note counts the validation part the runs held out
     trained = json.load(open(os.path.join(runs, chosen["name"], "summary.json")))["train_examples"]
     assert data["svm"]["val_documents"] == len(load_corpus(corpus_dir).labels["train"]) - trained
-    from experiments.ladder import noise_note
+    from experiments.ladder.driver import noise_note
     assert noise_note(chosen["val"][0], data["svm"]["val_documents"]) in md
     assert "TF-IDF + LinearSVC" in md and "Johnson & Zhang 2016" in md and "Configurations tried: 4" in md
     assert f"{chosen['name']}, chosen, 2 seeds" in md and "experiments.ladder" in md and os.path.getsize(out + ".png") > 0
     r = run_module("experiments.ladder", *args, timeout=600)
     assert r.returncode == 0 and r.stdout.count("read back") == 4  # finished runs are read back
     assert json.load(open(out + ".json"))["final"] == final
-    from experiments.ladder import ensemble_accuracies  # an ensemble of one run twice is that run
+    from experiments.ladder.driver import ensemble_accuracies  # an ensemble of one run twice is that run
     assert ensemble_accuracies([seed1, seed1], str(tmp_path / "c")) == pytest.approx([final["test_per_seed"][1]] * 2)
     assert final["ensemble_by_size"][0] == pytest.approx(final["test_per_seed"][0])
     assert final["ensemble_by_size"][-1] == final["ensemble_test"] and "Ensemble of the first k seeds" in md
@@ -104,7 +104,8 @@ def test_beyond_driver_chooses_on_validation_retrains_with_k_seeds_and_resumes(c
 TRANSDUCTIVE_PHASE = """
 import json, sys
 from absl import flags
-from experiments import drivers, ladder
+from experiments import drivers
+from experiments.ladder import driver as ladder
 ladder.define_flags()
 flags.FLAGS(["ladder"] + sys.argv[1:])
 teachers, _, code = drivers.train_all(lambda: ladder.final_jobs("beyond_rand128_maxmean", 2), "1", None)
@@ -151,7 +152,7 @@ def test_ladder_transductive_phase_refits_a_distilled_choice_on_the_unlabeled_te
 
 
 def test_a_student_must_beat_the_prior_runs_best_on_validation(monkeypatch):
-    from experiments import ladder
+    from experiments.ladder import driver as ladder
     monkeypatch.setattr(ladder, "train_students", lambda *a, **k: ([{"name": "s", "val": [0.90, 0.0]}], {"s": "t"}, 0))
     trained = []
     monkeypatch.setattr(ladder, "train_final", lambda name, **kw: (trained.append(name) or {"name": name}, ["d"], 0))
@@ -165,7 +166,7 @@ def test_a_student_must_beat_the_prior_runs_best_on_validation(monkeypatch):
 def test_students_tried_with_several_seeds_are_compared_on_the_same_seeds(monkeypatch, tmp_path):
     """--student_seeds=K: a student's figure is the mean of its K seeds, the configuration to beat's the
     mean of its final runs' first K seeds (not its one choosing run, nor all of its final seeds)."""
-    from experiments import ladder
+    from experiments.ladder import driver as ladder
     student = {"name": "s", "val": [0.92, 0.01], "val_per_seed": [0.93, 0.91]}
     asked = []
     monkeypatch.setattr(ladder, "train_students", lambda *a: (asked.append(a[-1]) or [student], {"s": "t"}, 0))
@@ -205,7 +206,7 @@ def test_students_tried_with_several_seeds_are_compared_on_the_same_seeds(monkey
 
 
 def test_noise_note_gives_the_binomial_standard_error_of_a_validation_accuracy():
-    from experiments.ladder import noise_note
+    from experiments.ladder.driver import noise_note
 
     note = noise_note(0.9, 1000)  # sqrt(0.9 * 0.1 / 1000) = 0.009487
     assert "1,000 documents (one is 0.0010)" in note and "standard error of 0.0095" in note and "about 0.019" in note
@@ -222,17 +223,17 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
     # the student is read through its weight average, which after one epoch lags its last weights: 0.58 without)
     common = [f"--data_dir={shared_archive}", f"--cache_dir={cache}", "--epochs=1", "--report=false"]
     seed = run_main("--experiment=seed_lstm", f"--workdir={tmp_path / 'seed'}", *common, timeout=900)
-    # the teachers' model (experiments/beyond/beyond_rand128_maxmean.py), made small: 32 units, 64-d, 64 tokens
+    # the teachers' model (experiments/ladder/steps/beyond_rand128_maxmean.py), made small: 32 units, 64-d, 64 tokens
     # (with --manual_backward, the hand-written backward pass, here on the real data)
     small = run_main("--experiment=beyond_rand128_maxmean", "--hidden_size=32", "--embed_dim=64", "--seq_len=64",
                      "--val_fraction=0", "--early_stopping=0", "--manual_backward", f"--workdir={tmp_path / 'small'}",
                      *common, timeout=900)
     assert seed.returncode == 0 and small.returncode == 0, (seed.stderr[-1500:], small.stderr[-1500:])
-    # the chosen model (experiments/beyond/beyond_distill_mixed_lin_ema.py, evaluated with its weight average), as small, taught by the small run
+    # the chosen model (experiments/ladder/students/beyond_distill_mixed_lin_ema.py, evaluated with its weight average), as small, taught by the small run
     # on the training documents and one mixed document per training document (two in the real one). Its teacher's
     # linear member (TF-IDF + logistic regression) is left out here: on the real data its fit alone took a quarter
     # of this test (~20 s); test_distill.py checks it is blended into every target
-    made = run_module("ngjax.teacher", f"--workdirs={tmp_path / 'small'}", f"--out={tmp_path / 'teacher.npz'}",
+    made = run_module("ngjax.distill.teacher", f"--workdirs={tmp_path / 'small'}", f"--out={tmp_path / 'teacher.npz'}",
                       f"--cache_dir={cache}", "--mix_copies=1", "--mix_length=64", timeout=900)
     assert made.returncode == 0, made.stderr[-1500:]
     student = run_main("--experiment=beyond_distill_mixed_lin_ema", f"--teacher={tmp_path / 'teacher.npz'}", "--hidden_size=32",
@@ -241,12 +242,14 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
     assert student.returncode == 0, student.stderr[-1500:]
     acc = {k: json.load(open(tmp_path / k / "summary.json"))["final"]["test_accuracy"]
            for k in ("seed", "small", "student")}
-    assert acc["small"] > acc["seed"] + 0.1 and acc["student"] > acc["seed"] + 0.1, acc
+    # margins near the measured ones (0.33 / 0.29 over the seed's model, itself at 0.1834 after one epoch here)
+    assert acc["seed"] == pytest.approx(0.1834, abs=0.03), acc
+    assert acc["small"] > acc["seed"] + 0.25 and acc["student"] > acc["seed"] + 0.22, acc
 
 
 def test_address_words_keep_addresses_and_hosts_whole():
-    from experiments.input_bounds import address_words
-    from ngjax.tokenizer import Tokenizer
+    from experiments.ladder.input_bounds import address_words
+    from ngjax.data.tokenizer import Tokenizer
 
     words = address_words("From: Mathew <Mathew@mantis.co.uk> via news.cs.cmu.edu", Tokenizer().text_to_word_sequence)
     assert words[:5] == ["from", "mathew", "mathew", "mantis", "co"]  # Keras' words first, unchanged
@@ -255,7 +258,7 @@ def test_address_words_keep_addresses_and_hosts_whole():
 
 def test_input_bounds_probes_the_networks_own_token_ids(corpus_dir, tmp_path):
     out = str(tmp_path / "bounds")
-    r = run_module("experiments.input_bounds", f"--data_dir={corpus_dir}", f"--cache_dir={tmp_path / 'c'}",
+    r = run_module("experiments.ladder.input_bounds", f"--data_dir={corpus_dir}", f"--cache_dir={tmp_path / 'c'}",
                    f"--out={out}", "--variants=beyond_post", "--svm_c=1", timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.load(open(out + ".json"))["rows"]
@@ -263,9 +266,9 @@ def test_input_bounds_probes_the_networks_own_token_ids(corpus_dir, tmp_path):
     assert rows[0]["features"] <= 20000 and rows[2]["features"] > rows[1]["features"]  # addresses add words
     for row in rows:
         assert 0 <= row["val"] <= 1 and 0 <= row["test"] <= 1 and row["C"] == 1.0
-    assert "experiments.input_bounds" in open(out + ".md").read()
+    assert "experiments.ladder.input_bounds" in open(out + ".md").read()
     for bad, code in ((f"--data_dir={tmp_path / 'missing'}", 1), ("--variants=beyond_nope", 2)):
-        r = run_module("experiments.input_bounds", f"--data_dir={corpus_dir}", bad, f"--out={out}2", timeout=120)
+        r = run_module("experiments.ladder.input_bounds", f"--data_dir={corpus_dir}", bad, f"--out={out}2", timeout=120)
         assert r.returncode == code and r.stderr.strip().startswith("error: ") and "Traceback" not in r.stderr
         assert "--variants: unknown ['beyond_nope']" in r.stderr if code == 2 else "no such file" in r.stderr
 
@@ -285,7 +288,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
     base = data["finals"][0]
     assert base["name"] == "beyond_rand128_maxmean" and base["seeds"] == 2
     import numpy as np
-    from experiments.ladder import teacher_of
+    from experiments.ladder.driver import teacher_of
     students = data["students"]
     first = ["beyond_distill_t2", "beyond_distill_t4_words", "beyond_distill_t4",  # the base's students asked for
              "beyond_distill_oof_t1", "beyond_distill_mixed", "beyond_distill_mixed_lin"]
@@ -417,7 +420,7 @@ def test_ladder_distils_the_chosen_configuration_from_its_final_seeds(corpus_dir
 
 
 def test_long_document_flops_per_position_match_a_hand_count():
-    from experiments.long_flops import flops_per_token
+    from experiments.bench.long_flops import flops_per_token
     # BiLSTM(64) on 50-d vectors: 2 directions x 2 x (50 x 256 + 64 x 256) forward, backward twice that
     assert flops_per_token("lstm", 50, 64) == 3 * 2 * 2 * (50 * 256 + 64 * 256) == 350_208
     assert flops_per_token("gru", 50, 64) == 3 * 2 * 2 * (50 * 192 + 64 * 192)
@@ -426,7 +429,7 @@ def test_long_document_flops_per_position_match_a_hand_count():
 
 def test_epoch_profile_sums_leaf_operations_by_kind(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))  # the module adds tracing to it
-    from experiments.profile_epoch import summarise
+    from experiments.bench.profile_epoch import summarise
     ev = [{"ph": "X", "name": "while.12", "dur": 1000},  # a container: its children are counted instead
           {"ph": "X", "name": "ThunkExecutor::Execute", "dur": 1000}]
     ev += [{"ph": "X", "name": "ynn_fusion.3", "dur": 2}] * 50  # inside the time loop: 50 runs for 4 batches
@@ -443,11 +446,11 @@ def test_epoch_profile_sums_leaf_operations_by_kind(monkeypatch):
 
 
 def test_benchmark_and_profile_name_unknown_rows_in_one_line():
-    for module, flag in (("experiments.profile_epoch", "profile_variants"), ("experiments.benchmark", "variants")):
+    for module, flag in (("experiments.bench.profile_epoch", "profile_variants"), ("experiments.bench.benchmark", "variants")):
         r = run_module(module, f"--{flag}=bigru256_manual,nope", timeout=120)
-        assert r.returncode == 2 and f"error: --{flag}: unknown ['nope']; rows of experiments/benchmark.py: seed," \
+        assert r.returncode == 2 and f"error: --{flag}: unknown ['nope']; rows of experiments/bench/benchmark.py: seed," \
             in r.stderr and "Traceback" not in r.stderr, r.stderr[-1500:]
-    r = run_module("experiments.profile_epoch", "--docs=0", timeout=120)
+    r = run_module("experiments.bench.profile_epoch", "--docs=0", timeout=120)
     assert r.returncode == 2 and "--docs=0: give 1 or more" in r.stderr and "Traceback" not in r.stderr
-    r = run_module("experiments.benchmark", "--cpu_devices=-1", timeout=120)
+    r = run_module("experiments.bench.benchmark", "--cpu_devices=-1", timeout=120)
     assert r.returncode == 2 and "error: --cpu_devices=-1: must be 0" in r.stderr and "Traceback" not in r.stderr

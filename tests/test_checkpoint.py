@@ -13,13 +13,13 @@ import orbax.checkpoint as ocp
 import pytest
 
 from conftest import run_main, start_module
-from ngjax import model
-from ngjax import train
-from ngjax.checkpoint import Checkpoints
+from ngjax.model import network as model
+from ngjax.train import loop as train
+from ngjax.run.checkpoint import Checkpoints
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
-from ngjax import state as state_lib
-from ngjax import optim
+from ngjax.train import state as state_lib
+from ngjax.train import optim
 
 
 def _args(corpus_dir, glove8, workdir, cache, epochs, extra=()):
@@ -204,7 +204,7 @@ def test_restore_from_another_run(corpus_dir, glove8, tmp_path, capsys):
 
 
 def test_config_written_before_a_new_option_existed_still_resumes():
-    from ngjax.config import differing_keys
+    from ngjax.run.workdir import differing_keys
 
     now = Config(seq_len=20)
     old = json.loads(now.to_json())

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from conftest import GROUPS, write_corpus
-from ngjax import data
+from ngjax.data import dataset as data
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
-from ngjax import corpus
+from ngjax.data import corpus
 
 
 def test_local_folder_reads_groups_and_counts(corpus_dir):

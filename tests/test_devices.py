@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import run_module, start_module
 
 
@@ -88,3 +90,12 @@ def test_two_processes_train_one_epoch_and_write_one_set_of_outputs(corpus_dir, 
     rows = [json.loads(l) for l in open(w / "metrics.jsonl")]
     assert [r["epoch"] for r in rows] == [1]
     assert (w / "summary.json").exists() and (w / "checkpoints" / "1").is_dir()
+    # the same run in one process on two devices: the same numbers (the gradient sum's order may differ)
+    one = tmp_path / "one"
+    r = run_module("ngjax.main", "--cpu_devices=2", f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--epochs=1",
+                   f"--workdir={one}", f"--cache_dir={tmp_path / 'c'}", "--batch_size=8", "--eval_batch_size=16",
+                   env={"XLA_FLAGS": ""})
+    assert r.returncode == 0, r.stderr[-3000:]
+    single = json.loads(open(one / "metrics.jsonl").read().splitlines()[0])
+    for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        assert rows[0][key] == pytest.approx(single[key], rel=1e-5, abs=1e-7), key

@@ -11,8 +11,9 @@ import optax
 import pytest
 from conftest import run_main, run_module
 
-from ngjax import distill, inputs, steps, teacher, train
-from ngjax import state as state_lib
+from ngjax.distill import ensemble, targets as distill
+from ngjax.train import inputs, steps, loop as train
+from ngjax.train import state as state_lib
 from ngjax.config import Config, ConfigError, validate
 from ngjax.errors import NgjaxError
 
@@ -66,7 +67,7 @@ def test_the_soft_loss_pulls_the_student_to_the_targets(corpus_dir, tmp_path):
     st = st.replace(opt_state=optax.adam(0.05).init(st.params))
     for _ in range(150):
         st, _ = step(st, (x, (y, target)))
-    from ngjax import model
+    from ngjax.model import network as model
     probs = jax.nn.softmax(model.apply(state_lib.full_params(st), x, run.spec), -1)
     np.testing.assert_allclose(probs, target, atol=0.05)
 
@@ -93,7 +94,7 @@ def teachers(corpus_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("teachers")
     dirs = _finished_runs(root, {f"t{seed}": _cfg(corpus_dir, seed=seed) for seed in (0, 1)})
     out = str(root / "teacher.npz")
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={root / 'c'}")
+    r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={root / 'c'}")
     assert r.returncode == 0, r.stderr
     assert "2 teacher(s)" in r.stdout and "read only" not in r.stderr  # Orbax's read-only notes are not shown
     return dirs, out, str(root / "c")
@@ -101,13 +102,13 @@ def teachers(corpus_dir, tmp_path_factory):
 
 def test_teacher_file_holds_the_averaged_probabilities(teachers):
     dirs, out, cache = teachers
-    probs, labels, split = teacher.ensemble_probabilities(dirs, cache, say=lambda *a, **k: None)
+    probs, labels, split = ensemble.ensemble_probabilities(dirs, cache, say=lambda *a, **k: None)
     with np.load(out) as f:
         np.testing.assert_allclose(f["probs"], probs, rtol=1e-6)
         np.testing.assert_array_equal(f["labels"], labels)
-    from ngjax.data import load_dataset
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
+    from ngjax.data.dataset import load_dataset
+    from ngjax.run.report import predict_proba
+    from ngjax.run.workdir import load_run
     by_hand = 0
     for d in dirs:
         r = load_run(d)
@@ -135,7 +136,7 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     args = ["--data_dir=" + corpus_dir, "--embeddings=random", "--embed_dim=8", "--seq_len=16", "--epochs=1",
             "--hidden_size=6", "--val_fraction=0.2", f"--cache_dir={cache}"]
     missing = run_main(*args, "--teacher=" + str(tmp_path / "none.npz"), f"--workdir={tmp_path / 'a'}")
-    assert missing.returncode == 1 and "no such file; write one with python -m ngjax.teacher" in missing.stderr
+    assert missing.returncode == 1 and "no such file; write one with python -m ngjax.distill.teacher" in missing.stderr
     assert "Traceback" not in missing.stderr and not os.path.exists(tmp_path / "a" / "checkpoints")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
@@ -151,10 +152,10 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     with pytest.raises(NgjaxError, match="another split"):
         d0 = str(tmp_path / "other_split")
         train.train_and_evaluate(_cfg(corpus_dir, val_seed=1), d0, cache, report=False)
-        teacher.ensemble_probabilities([teachers[0][0], d0], cache, say=lambda *a, **k: None)
-    nowhere = run_module("ngjax.teacher", f"--workdirs={tmp_path / 'nope'}", "--out=" + str(tmp_path / "t.npz"))
+        ensemble.ensemble_probabilities([teachers[0][0], d0], cache, say=lambda *a, **k: None)
+    nowhere = run_module("ngjax.distill.teacher", f"--workdirs={tmp_path / 'nope'}", "--out=" + str(tmp_path / "t.npz"))
     assert nowhere.returncode == 1 and "--workdirs: " in nowhere.stderr and "no such folder" in nowhere.stderr
-    empty = run_module("ngjax.teacher", "--out=" + str(tmp_path / "t.npz"))
+    empty = run_module("ngjax.distill.teacher", "--out=" + str(tmp_path / "t.npz"))
     assert empty.returncode == 1 and "give at least one finished run folder" in empty.stderr
 
 
@@ -176,20 +177,20 @@ def test_deleted_words_close_up_in_order_on_the_padding_side():
 def test_a_teacher_reading_shortened_documents_is_less_sure(teachers):
     dirs, _, cache = teachers
     quiet = dict(say=lambda *a, **k: None)
-    full, _, _ = teacher.ensemble_probabilities(dirs, cache, **quiet)
-    short, labels, _ = teacher.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
-    again, _, _ = teacher.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
+    full, _, _ = ensemble.ensemble_probabilities(dirs, cache, **quiet)
+    short, labels, _ = ensemble.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
+    again, _, _ = ensemble.ensemble_probabilities(dirs, cache, delete=0.9, passes=2, **quiet)
     np.testing.assert_array_equal(short, again)  # the deletions are seeded
     assert not np.allclose(short, full)
     entropy = lambda p: float(-(p * np.log(p + 1e-12)).sum(-1).mean())  # noqa: E731
     assert entropy(short) > entropy(full)
     with pytest.raises(NgjaxError, match="more than one pass needs --delete"):
-        teacher.ensemble_probabilities(dirs, cache, passes=2, **quiet)
+        ensemble.ensemble_probabilities(dirs, cache, passes=2, **quiet)
 
 
 def _written_by_the_cli(dirs, cache, out: str, flag: str, want: np.ndarray) -> str:
-    """``python -m ngjax.teacher --FLAG`` writes ``want`` and records the flag in the file."""
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}", f"--{flag}")
+    """``python -m ngjax.distill.teacher --FLAG`` writes ``want`` and records the flag in the file."""
+    r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}", f"--{flag}")
     assert r.returncode == 0, r.stderr
     with np.load(out) as f:
         np.testing.assert_allclose(f["probs"], want, rtol=1e-6)
@@ -202,12 +203,12 @@ def test_a_whole_train_teacher_file_serves_a_student_trained_on_train_and_valida
     each document at its place in the corpus' order, for a student run with --val_fraction=0."""
     dirs, _, cache = teachers
     quiet = dict(say=lambda *a, **k: None)
-    part, part_labels, _ = teacher.ensemble_probabilities(dirs, cache, **quiet)
-    whole, labels, split = teacher.ensemble_probabilities(dirs, cache, whole_train=True, **quiet)
+    part, part_labels, _ = ensemble.ensemble_probabilities(dirs, cache, **quiet)
+    whole, labels, split = ensemble.ensemble_probabilities(dirs, cache, whole_train=True, **quiet)
     assert split == {"val_fraction": 0.0, "val_seed": 0, "remove": ""}
-    from ngjax.data import load_dataset, split_indices
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
+    from ngjax.data.dataset import load_dataset, split_indices
+    from ngjax.run.report import predict_proba
+    from ngjax.run.workdir import load_run
     student = _cfg(corpus_dir, val_fraction=0.0)
     all_labels = load_dataset(student, cache).y_train
     np.testing.assert_array_equal(labels, all_labels)  # the student's labels, in its order
@@ -247,15 +248,15 @@ def folds(corpus_dir, tmp_path_factory):
 
 
 def test_a_cross_fitted_run_holds_its_fold_out_of_training(corpus_dir, folds):
-    from ngjax.data import fold_indices, load_dataset
+    from ngjax.data.dataset import fold_indices, load_dataset
     _, cache = folds
     whole = load_dataset(_cfg(corpus_dir), cache)
     parts = [load_dataset(_cfg(corpus_dir, cv_folds=2, cv_fold=i), cache) for i in (0, 1)]
     held = fold_indices(whole.y_train, 2, 0)
     assert sorted(np.concatenate(held).tolist()) == list(range(len(whole.y_train)))  # the folds cover the part once
-    from ngjax.corpus import load_corpus
-    from ngjax.data import split_indices
-    from ngjax.tokenizer import Tokenizer
+    from ngjax.data.corpus import load_corpus
+    from ngjax.data.dataset import split_indices
+    from ngjax.data.tokenizer import Tokenizer
     corpus = load_corpus(corpus_dir, ())
     part_texts = [corpus.texts["train"][j] for j in split_indices(corpus.labels["train"], 0.2, 0)[0]]
     for i, ds in enumerate(parts):
@@ -271,10 +272,10 @@ def test_a_cross_fitted_run_holds_its_fold_out_of_training(corpus_dir, folds):
 def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corpus_dir, folds, teachers, tmp_path):
     dirs, cache = folds
     quiet = dict(say=lambda *a, **k: None)
-    probs, labels, split = teacher.cross_fitted_probabilities(dirs, cache, **quiet)
-    from ngjax.data import fold_indices, load_dataset
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
+    probs, labels, split = ensemble.cross_fitted_probabilities(dirs, cache, **quiet)
+    from ngjax.data.dataset import fold_indices, load_dataset
+    from ngjax.run.report import predict_proba
+    from ngjax.run.workdir import load_run
     whole = load_dataset(_cfg(corpus_dir), cache)
     np.testing.assert_array_equal(labels, whole.y_train)
     assert split == {"val_fraction": 0.2, "val_seed": 0, "remove": ""}  # the student's split: no fold held out
@@ -284,7 +285,7 @@ def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corp
         want = predict_proba(r.params, load_dataset(r.cfg, cache).x_heldout, r.spec)
         np.testing.assert_allclose(probs[held[r.cfg.cv_fold]], want, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)  # each document from exactly one run
-    both, both_labels, both_split = teacher.cross_fitted_probabilities(dirs, cache, whole_train=True, **quiet)
+    both, both_labels, both_split = ensemble.cross_fitted_probabilities(dirs, cache, whole_train=True, **quiet)
     assert both_split["val_fraction"] == 0.0 and len(both_labels) == len(whole.y_train) + len(whole.y_val)
     out = _written_by_the_cli(dirs, cache, str(tmp_path / "oof.npz"), "cross_fit", probs)
     student = train.train_and_evaluate(_cfg(corpus_dir, teacher=out, epochs=1), str(tmp_path / "s"), cache,
@@ -292,10 +293,10 @@ def test_cross_fitted_targets_come_from_the_run_that_held_each_document_out(corp
     assert np.isfinite(student["final"]["train_loss"])
     # one fold missing, or a run that is not cross-fitted: one-line errors naming the fix
     with pytest.raises(NgjaxError, match=r"holds? out folds \[1\]; give exactly one run for each of --cv_fold=0..1"):
-        teacher.cross_fitted_probabilities(dirs[:1], cache, **quiet)
+        ensemble.cross_fitted_probabilities(dirs[:1], cache, **quiet)
     with pytest.raises(NgjaxError, match="is not one of .* cross-fitted runs"):
-        teacher.cross_fitted_probabilities([dirs[0], teachers[0][0]], cache, **quiet)
-    bad = run_module("ngjax.teacher", f"--workdirs={dirs[0]}", f"--out={tmp_path / 'x.npz'}", f"--cache_dir={cache}",
+        ensemble.cross_fitted_probabilities([dirs[0], teachers[0][0]], cache, **quiet)
+    bad = run_module("ngjax.distill.teacher", f"--workdirs={dirs[0]}", f"--out={tmp_path / 'x.npz'}", f"--cache_dir={cache}",
                      "--cross_fit")
     assert bad.returncode == 1 and "give exactly one run for each" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -320,17 +321,17 @@ def test_unlabeled_rows_count_only_in_the_soft_term_and_not_in_the_metrics():
 
 
 def test_a_transductive_student_distils_on_the_unlabeled_test_texts(corpus_dir, teachers, tmp_path):
-    """ngjax.teacher --transductive adds the teachers' averaged probabilities on the test texts; a
+    """ngjax.distill.teacher --transductive adds the teachers' averaged probabilities on the test texts; a
     --transductive student trains on train + the test texts (labelled -1: their labels are never
     read), resumes bit-exactly, and differs from the same student without them."""
     dirs, _, cache = teachers
     out = str(tmp_path / "t.npz")
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+    r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
                    "--transductive")
     assert r.returncode == 0, r.stderr
-    from ngjax.data import load_dataset
-    from ngjax.report import predict_proba
-    from ngjax.workdir import load_run
+    from ngjax.data.dataset import load_dataset
+    from ngjax.run.report import predict_proba
+    from ngjax.run.workdir import load_run
     by_hand = 0
     for d in dirs:
         run = load_run(d)
@@ -343,7 +344,12 @@ def test_a_transductive_student_distils_on_the_unlabeled_test_texts(corpus_dir, 
     n, m = len(run.data.x_train), len(run.data.x_test)
     assert x.shape[0] == n + m and (y[n:] == -1).all() and (y[:n] == run.data.y_train).all()
     np.testing.assert_array_equal(x[n:], run.data.x_test)
-    np.testing.assert_allclose(soft[n:], distill.soften(by_hand, 2.0), rtol=1e-5, atol=1e-6)
+    # the temperature (T = 2) applied once, by hand: p^(1/T) renormalised, on the training rows and the mixed ones
+    with np.load(out) as f:
+        train_probs = f["probs"].astype(np.float64)
+    once_by_hand = lambda p: np.sqrt(p) / np.sqrt(p).sum(-1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(soft[:n], once_by_hand(train_probs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(soft[n:], once_by_hand(by_hand), rtol=1e-5, atol=1e-6)
     once = train.train_and_evaluate(student, str(tmp_path / "once"), cache, report=False)
     assert once["unlabeled_test_texts_trained_on"] == m
     train.train_and_evaluate(student.replace(epochs=1), str(tmp_path / "twice"), cache, report=False)
@@ -367,7 +373,7 @@ def test_transductive_needs_a_teacher_with_test_probabilities(corpus_dir, teache
 
 
 def test_mixes_splice_one_documents_beginning_onto_anothers_end():
-    from ngjax import augment
+    from ngjax.distill import augment
     lengths = np.array([10, 3, 500, 7, 0])
     mixes = augment.draw(lengths, copies=3, limit=400, seed=5)
     assert mixes.shape == (15, 5) and augment.check(mixes, 5) == ""
@@ -388,18 +394,18 @@ def test_mixes_splice_one_documents_beginning_onto_anothers_end():
 
 
 def test_a_mixed_student_distils_on_mixed_training_documents(corpus_dir, teachers, tmp_path):
-    """ngjax.teacher --mix_copies=2 writes 2 mixed documents per training document and the teachers'
+    """ngjax.distill.teacher --mix_copies=2 writes 2 mixed documents per training document and the teachers'
     averaged probabilities on them (each teacher reading the mixed text its own way); a --mixed
     student appends them to its training set, unlabeled, read with its own tokenizer, resumes
     bit-exactly and differs from the same student without them."""
-    from ngjax import augment
-    from ngjax.data import load_dataset, training_texts
-    from ngjax.report import predict_proba
-    from ngjax.tokenizer import pad_sequences
-    from ngjax.workdir import load_run
+    from ngjax.distill import augment
+    from ngjax.data.dataset import load_dataset, training_texts
+    from ngjax.run.report import predict_proba
+    from ngjax.data.tokenizer import pad_sequences
+    from ngjax.run.workdir import load_run
     dirs, _, cache = teachers
     out = str(tmp_path / "t.npz")
-    r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+    r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
                    "--mix_copies=2", "--mix_length=12", "--seed=4")
     assert r.returncode == 0, r.stderr
     with np.load(out) as f:
@@ -423,7 +429,12 @@ def test_a_mixed_student_distils_on_mixed_training_documents(corpus_dir, teacher
     words = augment.word_lists(training_texts(student), run.data.tokenizer)
     mine = pad_sequences(run.data.tokenizer.texts_to_sequences(augment.texts(words, mixes)), 16, "pre", "pre")
     np.testing.assert_array_equal(x[n:], mine)
-    np.testing.assert_allclose(soft[n:], distill.soften(by_hand, 2.0), rtol=1e-5, atol=1e-6)
+    # the temperature (T = 2) applied once, by hand: p^(1/T) renormalised, on the training rows and the mixed ones
+    with np.load(out) as f:
+        train_probs = f["probs"].astype(np.float64)
+    once_by_hand = lambda p: np.sqrt(p) / np.sqrt(p).sum(-1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(soft[:n], once_by_hand(train_probs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(soft[n:], once_by_hand(by_hand), rtol=1e-5, atol=1e-6)
     once = train.train_and_evaluate(student, str(tmp_path / "once"), cache, report=False)
     assert once["mixed_documents_trained_on"] == 2 * n and once["train_examples"] == n
     train.train_and_evaluate(student.replace(epochs=1), str(tmp_path / "twice"), cache, report=False)
@@ -446,13 +457,13 @@ def test_mixed_needs_a_teacher_file_with_mixed_documents(corpus_dir, teachers, t
     np.savez(bad, **got, mix_index=np.array([[0, 10 ** 6, 0, 0, 0]]), mix_probs=np.full((1, 20), 0.05))
     with pytest.raises(NgjaxError, match="outside"):
         train.train_and_evaluate(_cfg(corpus_dir, teacher=bad, mixed=True), str(tmp_path / "b"), cache, report=False)
-    r = run_module("ngjax.teacher", f"--workdirs={teachers[0][0]}", f"--out={tmp_path / 'x.npz'}",
+    r = run_module("ngjax.distill.teacher", f"--workdirs={teachers[0][0]}", f"--out={tmp_path / 'x.npz'}",
                    f"--cache_dir={cache}", "--mix_copies=-1")
     assert r.returncode != 0 and "--mix_copies=-1" in r.stderr.strip().splitlines()[-1]
 
 
 def test_linear_member_chooses_c_on_validation_and_fills_absent_groups():
-    from ngjax import linear
+    from ngjax.distill import linear
     texts = ["apple banana", "apple cherry", "banana apple", "zebra yak", "yak zebra lion", "lion zebra"] * 3
     labels = np.array([0, 0, 0, 2, 2, 2] * 3)  # group 1 never occurs
     val = (["apple", "zebra lion", "banana cherry", "yak"], np.array([0, 2, 0, 2]))
@@ -477,14 +488,14 @@ def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_
     """--linear_weight=W: the file's probabilities on the training and mixed documents are (1 - W) x
     the runs' average + W x a TF-IDF + logistic regression model fit on the training part (C chosen on
     validation), whose C and weight the file records; bad values are one line before anything runs."""
-    from ngjax import augment, linear
-    from ngjax.data import split_texts
-    from ngjax.tokenizer import Tokenizer
-    from ngjax.workdir import load_run
+    from ngjax.distill import augment, linear
+    from ngjax.data.dataset import split_texts
+    from ngjax.data.tokenizer import Tokenizer
+    from ngjax.run.workdir import load_run
     dirs, _, cache = teachers
     plain, lin = str(tmp_path / "plain.npz"), str(tmp_path / "lin.npz")
     for out, more in ((plain, []), (lin, ["--linear_weight=0.25", "--linear_c=0.1,10"])):
-        r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
+        r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={out}", f"--cache_dir={cache}",
                        "--mix_copies=1", "--mix_length=12", *more)
         assert r.returncode == 0, r.stderr
     with np.load(plain) as f, np.load(lin) as g:
@@ -502,14 +513,14 @@ def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_
         np.testing.assert_allclose(g["mix_probs"], 0.75 * f["mix_probs"] + 0.25 * mixed, rtol=1e-5, atol=1e-6)
         assert "linear_weight" not in f.files
     # --whole_train: the member (still fit on the training part) reads every training document, in the corpus' order
-    whole, labels, _ = teacher.ensemble_probabilities(dirs, cache, whole_train=True, say=lambda *a, **k: None)
+    whole, labels, _ = ensemble.ensemble_probabilities(dirs, cache, whole_train=True, say=lambda *a, **k: None)
     blended, _, _, info = linear.blend_into(dirs, 0.25, (0.1, 10.0), True, whole, labels, say=lambda *a, **k: None)
     everything = split_texts(load_run(dirs[0]).cfg.replace(val_fraction=0.0))["train"][0]
     assert len(everything) == len(labels) > len(parts["train"][0]) and info["C"] == member.c
     np.testing.assert_allclose(blended, 0.75 * whole + 0.25 * member.probabilities(everything, classes), rtol=1e-5,
                                atol=1e-6)
     for bad in (["--linear_weight=1.5"], ["--linear_weight=0.5", "--linear_c=abc"]):
-        r = run_module("ngjax.teacher", f"--workdirs={','.join(dirs)}", f"--out={tmp_path / 'x.npz'}",
+        r = run_module("ngjax.distill.teacher", f"--workdirs={','.join(dirs)}", f"--out={tmp_path / 'x.npz'}",
                        f"--cache_dir={cache}", *bad)
         assert r.returncode != 0 and bad[-1] in r.stderr.strip().splitlines()[-1]
     with pytest.raises(NgjaxError, match="--cross_fit"):

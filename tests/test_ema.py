@@ -9,10 +9,10 @@ import numpy as np
 import optax
 import pytest
 
-from ngjax import inputs, metrics, optim, steps, train
-from ngjax import state as state_lib
-from ngjax import workdir as workdir_lib
-from ngjax.checkpoint import Checkpoints
+from ngjax.train import inputs, metrics, optim, steps, loop as train
+from ngjax.train import state as state_lib
+from ngjax.run import workdir as workdir_lib
+from ngjax.run.checkpoint import Checkpoints
 from ngjax.config import Config, ConfigError, validate
 
 

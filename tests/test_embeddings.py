@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import write_glove
-from ngjax import embeddings
+from ngjax.data import embeddings
 from ngjax.errors import NgjaxError
 
 

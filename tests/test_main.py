@@ -15,7 +15,7 @@ from conftest import ALL_WORDS, run_main, write_glove
     (["--embeddings=word2vec"], "--embeddings='word2vec': allowed values are glove, random"),
     (["--val_fraction=1.5"], "--val_fraction=1.5: must be in [0, 1)"),
     (["--remove=headers,signature"], "unknown part(s) ['signature']"),
-    (["--experiment=nope"], "--experiment=nope: unknown; available: beyond_bigru, "),
+    (["--experiment=nope"], "--experiment=nope: unknown; available: best, beyond_bigru, "),
     (["--distill_weight=0.9"], "--distill_weight / --distill_temperature shape distillation; add --teacher=FILE"),
     (["--shard=directions"], "--shard=directions splits a bidirectional layer's two directions over two devices; add "
                              "--bidirectional"),

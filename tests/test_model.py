@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model
-from ngjax import cells
+from ngjax.model import network as model
+from ngjax.model import cells
 
 
 @pytest.mark.parametrize("cell,dim,expected", [

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import cells, encoder, heads, model
+from ngjax.model import cells, encoder, heads, network as model
 
 
 def _sigmoid(z):

@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model
-from ngjax import optim
-from ngjax import train
+from ngjax.model import network as model
+from ngjax.train import optim
+from ngjax.train import loop as train
 from ngjax.config import Config, ConfigError, validate
-from ngjax import state as state_lib
-from ngjax import steps
+from ngjax.train import state as state_lib
+from ngjax.train import steps
 
 SPEC = model.ModelSpec("lstm", rows=12, embed_dim=4, hidden_size=5, num_classes=3, trainable_embedding=True)
 

@@ -1,5 +1,6 @@
 """Real-data tests on ../shared/data/20news-bydate.tar.gz (slow: seconds to a minute each)."""
 
+import hashlib
 import json
 import os
 
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import run_main
-from ngjax import data
+from ngjax.data import dataset as data
 from ngjax.config import Config
-from ngjax import corpus
+from ngjax.data import corpus
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +35,12 @@ def test_vocabulary_134137_words_and_arrays(shared_archive, real_cache):
     assert ds.x_train.shape == (11314, 30) and ds.x_test.shape == (7532, 30)
     assert ds.x_train.dtype == np.int32 and ds.x_train.max() < 20000
     assert np.bincount(ds.y_train).tolist()[:3] == [480, 584, 591]
+    # every token id and label, pinned: a change of tokenizer, tie order, filters or padding shows here
+    h = hashlib.sha256()
+    for a in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        h.update(np.ascontiguousarray(a, np.int32).tobytes())
+    assert h.hexdigest() == "436ec7d7926030131fc4bc04d3d61637f410b763fb92fd9be0587dccc3da8100"
+    assert ds.tokenizer.words[:6] == ["the", "to", "of", "a", "'ax", "and"]
 
 
 def test_real_run_of_main_writes_the_files(shared_archive, real_cache, tmp_path):

@@ -1,4 +1,4 @@
-"""--manual_backward: the hand-written backward pass of the masked recurrence (ngjax.recurrence)
+"""--manual_backward: the hand-written backward pass of the masked recurrence (ngjax.model.recurrence)
 gives jax.grad's gradients, for every cell, one or two directions, pooled or last-state heads,
 stacked layers and documents padded on either side."""
 
@@ -9,9 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import buckets, cells, encoder, model, recurrence, steps
+from ngjax.train import buckets, steps
+from ngjax.model import cells, encoder, network as model, recurrence
 from ngjax.config import Config, ConfigError, validate
-from ngjax.inputs import spec_for
+from ngjax.train.inputs import spec_for
 
 
 def _tokens():

@@ -8,20 +8,21 @@ import numpy as np
 import pytest
 
 from conftest import GROUPS, run_module
-from ngjax import data as data_lib
-from ngjax import predict, report, train
+from ngjax.data import dataset as data_lib
+from ngjax.run import predict, report
+from ngjax.train import loop as train
 from ngjax.config import Config
 from ngjax.errors import NgjaxError
-from ngjax import workdir as workdir_lib
-from ngjax import inputs
-from ngjax import corpus
+from ngjax.run import workdir as workdir_lib
+from ngjax.train import inputs
+from ngjax.data import corpus
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, corpus_dir, glove8):
     root = tmp_path_factory.mktemp("reportrun")
     w, cache = str(root / "run"), str(root / "cache")
-    cfg = Config(data_dir=corpus_dir, glove_path=glove8, seq_len=20, batch_size=8, epochs=4,
+    cfg = Config(data_dir=corpus_dir, glove_path=glove8, seq_len=20, batch_size=8, epochs=8, pool="max",
                  learning_rate=1e-2)
     train.train_and_evaluate(cfg, w, cache)
     return w, cache, cfg
@@ -65,11 +66,44 @@ def test_predict_cli_prints_top_k(trained):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert lines[0].startswith("[arg 1]") and len(lines) == 3
-    assert all(any(g in l for g in GROUPS) for l in lines[1:])
+    assert lines[1].split()[0] == "sci.space"  # the top group, not just some group
+    assert lines[2].split()[0] in GROUPS and lines[2].split()[0] != "sci.space"
     probs = [float(l.split()[-1]) for l in lines[1:]]
     assert probs == sorted(probs, reverse=True)
-    r = _cli("ngjax.predict", f"--workdir={w}", stdin="god faith\n\npixel image\n")
-    assert r.returncode == 0 and "[line 1]" in r.stdout and "[line 3]" in r.stdout
+    r = _cli("ngjax.predict", f"--workdir={w}", stdin="god faith religion\n\npixel image render\n")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip().splitlines()
+    assert out[0].startswith("[line 1]") and out[1].split()[0] == "alt.atheism"
+    assert out[4].startswith("[line 3]") and out[5].split()[0] == "comp.graphics"
+
+
+TOPICS = ["nasa orbit rocket shuttle launch moon", "god faith religion bible belief atheist",
+          "image pixel render polygon bitmap jpeg"]
+
+
+def test_python_api_classifies_texts(trained, tmp_path):
+    import ngjax
+
+    w, _, _ = trained
+    clf = ngjax.load_run(w)
+    assert clf.target_names == GROUPS and clf.epoch == 8
+    assert clf.predict(TOPICS) == ["sci.space", "alt.atheism", "comp.graphics"]
+    proba = clf.predict_proba(TOPICS)
+    assert proba.shape == (3, len(GROUPS)) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(proba, predict.classify(workdir_lib.load_run(w), TOPICS)[0])
+    top = clf.top_k(TOPICS, k=2)
+    assert [t[0][0] for t in top] == clf.predict(TOPICS)
+    for t, p in zip(top, proba):
+        assert len(t) == 2 and t[0][1] >= t[1][1] and t[0][1] == pytest.approx(float(p.max()))
+    with pytest.raises(NgjaxError, match="list of texts"):
+        clf.predict("one text, not a list")
+    with pytest.raises(NgjaxError, match="texts\\[1\\] is int"):
+        clf.predict(["fine", 3])
+    with pytest.raises(NgjaxError, match="k=0"):
+        clf.top_k(TOPICS, k=0)
+    with pytest.raises(NgjaxError, match="no such folder"):
+        ngjax.load_run(str(tmp_path / "nothing"))
 
 
 def test_predict_bad_inputs(trained, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from ngjax import train
+from ngjax.train import loop as train
 from ngjax.config import Config, ConfigError, validate
 
 
@@ -57,17 +57,17 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     args = [f"--data_dir={corpus_dir}",
             f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={runs}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_lstm,seed_rnn", "--workers=1"]
-    r = run_module("experiments.seed_table", *args, timeout=600)
+    r = run_module("experiments.seed.table", *args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     md = open(out + ".md").read()
     assert "1. LSTM, seq 30, GloVe frozen" in md and "2. SimpleRNN, seq 30" in md
-    assert "0.4859" in md and "0.2546" in md and "experiments.seed_table" in md  # seed numbers, command
+    assert "0.4859" in md and "0.2546" in md and "experiments.seed.table" in md  # seed numbers, command
     data = json.load(open(out + ".json"))
     assert [row["name"] for row in data["rows"]] == ["seed_lstm", "seed_rnn"]
     assert all(row["seeds"] == 2 and row["epochs"] == 2 and row["glove_dim"] == 8 for row in data["rows"])
     assert os.path.getsize(out + ".png") > 0
     before = os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2"))
-    r = run_module("experiments.seed_table", *args, timeout=600)
+    r = run_module("experiments.seed.table", *args, timeout=600)
     assert r.returncode == 0 and r.stdout.count("read back") == 2  # finished variants not rerun
     assert os.path.getmtime(os.path.join(runs, "seed_lstm", "checkpoints", "2")) == before
 
@@ -76,7 +76,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     out2, runs2 = str(tmp_path / "res" / "table2"), str(tmp_path / "runs2")
     args2 = [a for a in args if not a.startswith(("--out=", "--runs_dir=", "--workers="))] + [
         f"--out={out2}", f"--runs_dir={runs2}", "--workers=2"]
-    r = run_module("experiments.seed_table", *args2, timeout=600)
+    r = run_module("experiments.seed.table", *args2, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     par = json.load(open(out2 + ".json"))
     assert par["workers"] == 2 and data["workers"] == 1
@@ -86,7 +86,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     for name in ("seed_lstm", "seed_rnn"):
         log = open(os.path.join(runs2, name, "train.log")).read()
         assert "Total params" in log and "epoch 2/2" in log.lower(), log[-2000:]
-    r = run_module("experiments.seed_table", *args2, timeout=600)
+    r = run_module("experiments.seed.table", *args2, timeout=600)
     assert r.returncode == 0 and r.stdout.count("read back") == 2 and "done" not in r.stdout
     # a variant stopped short of --epochs is resumed, not read back
     from experiments.drivers import finished
@@ -108,23 +108,23 @@ def test_seed_table_workers_flag():
 
 
 def test_keras_reference_driver_and_the_seed_tables_keras_column(corpus_dir, glove8, tmp_path):
-    """experiments.keras_reference trains the variants in Keras 3 and the seed table shows them."""
+    """experiments.seed.keras_reference trains the variants in Keras 3 and the seed table shows them."""
     from conftest import run_module
-    from experiments.seed_table import read_keras_reference, table
+    from experiments.seed.table import read_keras_reference, table
 
     pytest.importorskip("keras")
     out = str(tmp_path / "keras_ref")
     args = [f"--data_dir={corpus_dir}",
             f"--glove_path={glove8}", "--epochs=2", "--seeds=2", f"--runs_dir={tmp_path / 'kruns'}",
             f"--cache_dir={tmp_path / 'c'}", f"--out={out}", "--variants=seed_rnn"]
-    r = run_module("experiments.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
+    r = run_module("experiments.seed.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     ref = read_keras_reference(out + ".json")
     row = ref["seed_rnn"]
     assert row["seeds"] == 2 and len(row["test_accuracy"]) == 2 and row["embed_dim"] == 8
     assert row["mean"] == pytest.approx(sum(row["test_accuracy"]) / 2)
     assert os.path.exists(tmp_path / "kruns" / "seed_rnn" / "seed1.json")
-    r = run_module("experiments.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
+    r = run_module("experiments.seed.keras_reference", *args, env={"KERAS_BACKEND": "jax"}, timeout=600)
     assert r.returncode == 0 and "=== keras" not in r.stdout  # finished runs are read back
     base = {"name": "seed_rnn", "label": "2. SimpleRNN, seq 30", "seed_reported": 0.2546, "mean": 0.3,
             "std": 0.01, "min": 0.29, "max": 0.31, "seeds": 5, "epochs": 2, "glove_dim": 8,

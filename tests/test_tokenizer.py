@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ngjax.tokenizer import KERAS_FILTERS, Tokenizer, pad_sequences
+from ngjax.data.tokenizer import KERAS_FILTERS, Tokenizer, pad_sequences
 
 
 def test_word_index_by_count_then_first_seen():
@@ -11,6 +11,14 @@ def test_word_index_by_count_then_first_seen():
     # counts: a 3, b 2, c 2, d 1; b was seen before c, so b ranks first among the ties
     assert tok.word_index == {"a": 1, "b": 2, "c": 3, "d": 4}
     assert tok.words == ["a", "b", "c", "d"]
+
+
+def test_ties_keep_first_seen_order_not_alphabetical():
+    # zeta and alpha both occur twice; zeta is seen first, so it ranks first (alphabetical would not)
+    tok = Tokenizer().fit_on_texts(["zeta mid alpha", "alpha zeta", "mid mid"])
+    assert tok.word_index == {"mid": 1, "zeta": 2, "alpha": 3}
+    tok = Tokenizer(num_words=3).fit_on_texts(["yak bee", "bee yak cat"])
+    assert tok.texts_to_sequences(["bee yak cat"]) == [[2, 1]]  # yak=1, bee=2 kept; cat=3 >= num_words dropped
 
 
 def test_lowercase_and_keras_filters():

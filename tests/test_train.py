@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import model
-from ngjax import state as state_lib
-from ngjax import optim
-from ngjax import metrics
-from ngjax import steps
+from ngjax.model import network as model
+from ngjax.train import state as state_lib
+from ngjax.train import optim
+from ngjax.train import metrics
+from ngjax.train import steps
 
 SPEC = model.ModelSpec("lstm", rows=30, embed_dim=6, hidden_size=5, num_classes=3)
 

@@ -11,11 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngjax import buckets, inputs, metrics, model, optim, selection, train
-from ngjax import state as state_lib
-from ngjax import workdir as workdir_lib
+from ngjax.train import buckets, inputs, metrics, optim, selection, loop as train
+from ngjax.model import network as model
+from ngjax.train import state as state_lib
+from ngjax.run import workdir as workdir_lib
 from ngjax.config import Config, ConfigError, validate
-from ngjax import steps
+from ngjax.train import steps
 
 
 def _cfg(corpus_dir, glove8, **kw):

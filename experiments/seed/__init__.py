@@ -2,7 +2,7 @@
 
 Each ``seed_*.py`` defines ``CONFIG`` (Config fields); its docstring states the command and the
 seed's result. ``python -m ngjax.main --experiment=seed_lstm`` runs one;
-``python -m experiments.seed_table`` runs the table of them.
+``python -m experiments.seed.table`` runs the table of them.
 """
 
 # The seed study's published numbers (Keras, GloVe 100d): label, test accuracy after the first

@@ -1,0 +1,347 @@
+"""Seconds per training epoch: ngjax against Keras 3 (JAX backend) and PyTorch, in one run.
+
+Command (what produced experiments/bench/results/benchmark.md):
+    python -m experiments.bench.benchmark --data_dir=../shared/data/20news-bydate.tar.gz
+
+Every framework trains the same model on the same token arrays (ngjax's own pipeline) with the
+same optimizer steps per epoch (batch 32, the last batch smaller: 354 steps on 20NG), one
+framework after another in this process. The first epoch (compile / warm-up) is reported
+separately; the table shows the median of ``--repeats`` warm epochs and the ratio peer/ngjax.
+Peers are optional (``pip install -e '.[bench]'``); a missing one is reported as such. Runs
+unchanged on a GPU (each framework then uses it).
+
+Keras gets the seed's recipe: an Embedding with one row per training word (134,138 rows).
+ngjax stores the rows the tokenizer can emit (20,000), which gives the same results (see
+README, Design); for the trainable embedding this is part of why ngjax is faster.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+from absl import flags, logging  # noqa: E402
+from experiments import drivers
+from ngjax import cli  # noqa: E402
+from ngjax.train import state as state_lib
+from ngjax.train import inputs
+from ngjax.train import steps
+
+flags.DEFINE_string("data_dir", None, "20news-bydate.tar.gz or folder (default: scikit-learn download).")
+flags.DEFINE_string("cache_dir", None, "Token/GloVe cache.")
+flags.DEFINE_integer("repeats", 3, "Warm epochs timed per framework and variant.")
+flags.DEFINE_list("variants", ["seed", "seq50", "seq100", "rnn", "random_emb", "random_emb_lazy", "bigru256",
+                                "bigru256_buckets", "bigru256_manual", "bigru256_directions", "bilstm256",
+                                "bilstm256_buckets", "bilstm256_manual", "bilstm256_directions", "bigru256_distinct",
+                                "bilstm256_distinct"],
+                  "Variants to time.")
+flags.DEFINE_integer("cpu_devices", 2, "CPU devices JAX starts with (--cpu_devices of ngjax.main): the *_directions "
+                     "and *_distinct rows run a layer's two directions on two of them; every other row uses one "
+                     "device.")
+flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
+flags.DEFINE_string("out", "experiments/bench/results/benchmark", "Output path without extension.")
+flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
+FLAGS = flags.FLAGS
+
+VARIANTS = {
+    "seed": dict(cell="lstm", seq_len=30, embeddings="glove"),
+    "seq50": dict(cell="lstm", seq_len=50, embeddings="glove"),
+    "seq100": dict(cell="lstm", seq_len=100, embeddings="glove"),
+    "rnn": dict(cell="rnn", seq_len=30, embeddings="glove"),
+    "random_emb": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50),
+    # a different optimizer (--embedding_optimizer=lazy_adam): ngjax and PyTorch (SparseAdam on a
+    # sparse Embedding) update only the batch's rows; Keras has no lazy Adam and runs dense Adam
+    "random_emb_lazy": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50,
+                            embedding_optimizer="lazy_adam"),
+}
+# The long-document workload (../shared/PERF_NOTES.md): trainable 50-d table of 20k rows,
+# Bidirectional GRU(64) (or LSTM) over 256 post-truncated tokens, global max pool, dropout 0.5,
+# Dense(20), batch 64. ngjax masks padding (its pooling needs it); the peers do not. The
+# *_buckets rows are the same ngjax model with --length_buckets (less padding computed); their
+# peer times are those of the row they name in PEERS_FROM, measured in the same run; the *_manual
+# rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets;
+# the *_directions rows add --shard=directions (each direction on its own CPU device, so on its own
+# core: --cpu_devices=2); the *_distinct rows add --distinct_words to those (the input projection and
+# its gradients once per distinct word of a batch, not per token).
+LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
+            seq_len=256, batch_size=64, padding="post", truncating="post")
+VARIANTS.update({
+    "bigru256": dict(LONG, cell="gru"),
+    "bigru256_buckets": dict(LONG, cell="gru", length_buckets=8),
+    "bilstm256": dict(LONG, cell="lstm"),
+    "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
+    "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, manual_backward=True),
+    "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True),
+    "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions"),
+    "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions"),
+    "bigru256_distinct": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions",
+                              distinct_words=True),
+    "bilstm256_distinct": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions",
+                               distinct_words=True),
+})
+PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
+              "bilstm256_manual": "bilstm256", "bigru256_directions": "bigru256",
+              "bilstm256_directions": "bilstm256", "bigru256_distinct": "bigru256",
+              "bilstm256_distinct": "bilstm256"}
+PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
+
+
+def check_variants(names, flag: str) -> None:
+    """ConfigError naming the unknown rows of ``--FLAG`` and the known ones."""
+    from ngjax.config import ConfigError
+
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise ConfigError(f"--{flag}: unknown {unknown or 'empty list'}; rows of experiments/bench/benchmark.py: "
+                          f"{', '.join(VARIANTS)}")
+
+
+def _time_epochs(run_epoch, repeats):
+    """(first epoch seconds, [warm epoch seconds])."""
+    t = time.perf_counter()
+    run_epoch()
+    first = time.perf_counter() - t
+    warm = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run_epoch()
+        warm.append(time.perf_counter() - t)
+    return first, warm
+
+
+def epoch_program(prep, data=None):
+    """(compiled epoch, initial state, x, y) of a row's ngjax model on ``data`` (default: the row's
+    own). One device, except for --shard=directions (the two devices of its mesh)."""
+    import dataclasses
+
+    from ngjax.train import devices as distributed
+
+    data = prep.data if data is None else data
+    spec, mesh = prep.spec, None
+    if prep.cfg.shard == "directions":
+        mesh = distributed.make_mesh("directions", 1, prep.cfg.batch_size, prep.cfg.eval_batch_size)
+        spec = dataclasses.replace(spec, direction_mesh=mesh)
+    state = state_lib.place(state_lib.create_state(0, spec, prep.tx, prep.table), mesh, prep.cfg.shard, False)
+    (x, y), _ = distributed.place_arrays((data.x_train, data.y_train), mesh, prep.cfg.shard)
+    epoch = steps.compile_programs(prep.cfg, spec, prep.tx, state, None, steps.bucket_plans(data, prep.cfg)).epoch
+    return epoch, state, x, y
+
+
+def bench_ngjax(prep, repeats):
+    import jax
+
+    epoch, state, x, y = epoch_program(prep)
+    state = [state]
+
+    def run():
+        state[0], sums = epoch(state[0], x, y)
+        jax.block_until_ready(sums)
+
+    return _time_epochs(run, repeats)
+
+
+def bench_keras(prep, repeats, table="keras"):
+    from experiments.bench import keras_peer
+
+    model = keras_peer.build(prep, table=table)
+    x, y = prep.data.x_train, prep.data.y_train
+
+    def run():
+        model.fit(x, y, batch_size=prep.cfg.batch_size, epochs=1, shuffle=True, verbose=0)
+
+    return _time_epochs(run, repeats)
+
+
+def bench_torch(prep, repeats, table="keras"):
+    import torch
+
+    from experiments.bench.keras_peer import full_table
+
+    torch.manual_seed(0)
+    vectors, rows, dim = full_table(prep, table)
+    spec = prep.spec
+    lazy = prep.cfg.embedding_optimizer == "lazy_adam"
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(rows, dim, sparse=lazy)
+            if vectors is not None:
+                self.emb.weight.data.copy_(torch.from_numpy(vectors))
+                self.emb.weight.requires_grad_(spec.trainable_embedding)
+            cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[spec.cell]
+            self.rnn = cls(dim, spec.hidden_size, num_layers=spec.num_layers, batch_first=True,
+                           bidirectional=spec.bidirectional)
+            self.drop = torch.nn.Dropout(spec.dropout)
+            self.out = torch.nn.Linear(spec.features, spec.num_classes)
+
+        def forward(self, t):
+            seq, h = self.rnn(self.emb(t))
+            if spec.pool == "max":
+                feats = seq.max(dim=1).values
+            elif spec.pool == "mean":
+                feats = seq.mean(dim=1)
+            else:
+                h = h[0] if isinstance(h, tuple) else h
+                feats = torch.cat([h[-2], h[-1]], -1) if spec.bidirectional else h[-1]
+            return self.out(self.drop(feats))
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    net = Net().to(dev)
+    dense = [p for n, p in net.named_parameters() if p.requires_grad and not (lazy and n.startswith("emb."))]
+    opts = [torch.optim.Adam(dense, lr=1e-3, eps=1e-7)]
+    if lazy:
+        opts.append(torch.optim.SparseAdam(list(net.emb.parameters()), lr=1e-3, eps=1e-7))
+    x = torch.from_numpy(prep.data.x_train.astype(np.int64)).to(dev)
+    y = torch.from_numpy(prep.data.y_train.astype(np.int64)).to(dev)
+    bs = prep.cfg.batch_size
+
+    def run():
+        perm = torch.randperm(x.shape[0], device=dev)
+        for i in range(0, x.shape[0], bs):
+            idx = perm[i:i + bs]
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
+            loss.backward()
+            for opt in opts:
+                opt.step()
+        if dev == "cuda":
+            torch.cuda.synchronize()
+
+    return _time_epochs(run, repeats)
+
+
+PEERS = {"keras": bench_keras, "torch": bench_torch}
+
+
+def bench_compile_cache(data_dir, cache_dir):
+    """First-epoch seconds (compile included) of `ngjax.main` launched twice with one persistent
+    compilation cache (what launch.sh sets): cold, then warm."""
+    import re
+    import subprocess
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(tmp, "xla"))
+        for label in ("cold", "warm"):
+            cmd = [sys.executable, "-m", "ngjax.main", "--epochs=1", "--report=false",
+                   f"--workdir={os.path.join(tmp, label)}"]
+            cmd += [f"--data_dir={data_dir}"] if data_dir else []
+            cmd += [f"--cache_dir={cache_dir}"] if cache_dir else []
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            m = re.search(r"Epoch 1/1 - ([0-9.]+)s", r.stdout)
+            out[label] = float(m.group(1)) if m else None
+    return out
+
+
+def _version(mod):
+    try:
+        return __import__(mod).__version__
+    except Exception:
+        return None
+
+
+def main(argv):
+    import jax
+
+    from ngjax.config import Config
+
+    check_variants(FLAGS.variants, "variants")
+    from ngjax.train import devices as distributed
+    from ngjax.errors import NgjaxError
+
+    distributed.set_cpu_devices(FLAGS.cpu_devices)
+    results = []
+    for name in FLAGS.variants:
+        cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
+        prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
+        row = {"variant": name, "cell": cfg.cell, "seq_len": cfg.seq_len, "embeddings": cfg.embeddings,
+               "embed_dim": cfg.embed_dim, "steps_per_epoch": -(-prep.data.x_train.shape[0] // cfg.batch_size)}
+        try:
+            first, warm = bench_ngjax(prep, FLAGS.repeats)
+        except NgjaxError as e:  # --shard=directions with other than two devices
+            print(f"{name}: skipped: {e}", flush=True)
+            continue
+        row["ngjax"] = {"first": first, "warm": warm, "median": statistics.median(warm)}
+        print(f"{name}: ngjax {row['ngjax']['median']:.3f} s/epoch (first {first:.2f} s)", flush=True)
+        measured = {r["variant"]: r for r in results}
+        for peer in FLAGS.peers:
+            source = measured.get(PEERS_FROM.get(name), {}).get(peer)
+            if source is not None:  # the same peer model, timed for the row this one names
+                row[peer] = {k: source[k] for k in source if k != "ratio"}
+                if "median" in source:
+                    row[peer]["ratio"] = source["median"] / row["ngjax"]["median"]
+                    row[peer]["from"] = PEERS_FROM[name]
+                continue
+            try:
+                first, warm = PEERS[peer](prep, FLAGS.repeats, PEER_TABLE.get(name, "keras"))
+            except ImportError as e:
+                row[peer] = {"missing": str(e)}
+                print(f"{name}: {peer} not installed ({e})", flush=True)
+                continue
+            row[peer] = {"first": first, "warm": warm, "median": statistics.median(warm),
+                         "ratio": statistics.median(warm) / row["ngjax"]["median"]}
+            print(f"{name}: {peer} {row[peer]['median']:.3f} s/epoch (first {first:.2f} s), "
+                  f"{row[peer]['ratio']:.2f}x ngjax", flush=True)
+        results.append(row)
+
+    cache = bench_compile_cache(FLAGS.data_dir, FLAGS.cache_dir) if FLAGS.compile_cache else None
+    if cache:
+        print(f"compilation cache: first epoch {cache['cold']} s cold, {cache['warm']} s warm", flush=True)
+    dev = jax.devices()[0]
+    env = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+           "device": f"{dev.platform}: {getattr(dev, 'device_kind', '')} (x{jax.device_count()})",
+           "python": platform.python_version(),
+           "jax": jax.__version__, "keras": _version("keras"), "torch": _version("torch"),
+           "repeats": FLAGS.repeats}
+    head = "| variant | steps/epoch | ngjax s/epoch (first) | " + " | ".join(
+        f"{p} s/epoch (first) | {p}/ngjax" for p in FLAGS.peers) + " |"
+    lines = [head, "|" + "---|" * (3 + 2 * len(FLAGS.peers))]
+    for r in results:
+        cells = [r["variant"], str(r["steps_per_epoch"]), f"{r['ngjax']['median']:.3f} ({r['ngjax']['first']:.1f})"]
+        for p in FLAGS.peers:
+            if "median" in r.get(p, {}):
+                same = f" (= {r[p]['from']})" if r[p].get("from") else ""
+                cells += [f"{r[p]['median']:.3f} ({r[p]['first']:.1f}){same}", f"**{r[p]['ratio']:.2f}x**"]
+            else:
+                cells += ["not installed", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if cache and cache.get("cold") and cache.get("warm"):
+        lines.append(f"\nFirst epoch of `python -m ngjax.main` (seed config, compile + train + test "
+                     f"evaluation) with a persistent compilation cache: {cache['cold']:.2f} s cold, "
+                     f"{cache['warm']:.2f} s warm (second launch).")
+    if any(name in PEERS_FROM for name in FLAGS.variants):
+        lines.append("\nbigru256 / bilstm256: trainable 50-d table (20k rows), Bidirectional GRU(64) / LSTM(64) "
+                     "over 256 post-truncated tokens, global max pool, dropout 0.5, Dense(20), batch 64 (177 "
+                     "steps). ngjax masks padding; Keras and PyTorch do not. The *_buckets rows run the same "
+                     "ngjax model with --length_buckets=8 against the peer times of the row named in brackets; the "
+                     "*_manual rows add --manual_backward (the hand-written backward pass of the masked "
+                     "recurrence, ngjax.model.recurrence); the *_directions rows add --shard=directions: each direction "
+                     f"of the layer on its own CPU device (--cpu_devices={FLAGS.cpu_devices}), so on its own core, "
+                     "side by side; the *_distinct rows add --distinct_words to those (the first layer's input "
+                     "projection and its gradients once per distinct word of a batch, gathered back per token); "
+                     "every other row runs on one device.")
+    if "random_emb_lazy" in FLAGS.variants:
+        lines.append("\nrandom_emb_lazy is a different optimizer (`--embedding_optimizer=lazy_adam`): ngjax "
+                     "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "
+                     "ids; Keras has no lazy Adam and runs the seed's dense Adam, so its ratio there "
+                     "compares optimizers, not implementations.")
+    md = (f"# Training speed, seconds per epoch (median of {FLAGS.repeats} warm epochs)\n\n"
+          f"Command: `python -m experiments.bench.benchmark {' '.join(sys.argv[1:])}`\n\n"
+          + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n\n" + "\n".join(lines) + "\n")
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    drivers.write_results(FLAGS.out, md, {"env": env, "results": results, "compile_cache": cache})
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, logging.WARNING)  # bad input: one "error:" line and a non-zero exit

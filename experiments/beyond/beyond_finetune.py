@@ -1,9 +1,0 @@
-"""Ladder step: beyond_seq256 + finetune_embedding=True, epochs=20, early_stopping=3.
-
-Command:  python -m ngjax.main --experiment=beyond_finetune --data_dir=PATH/20news-bydate.tar.gz
-Result: experiments/results/beyond.md (val / test accuracy of the best validation epoch).
-"""
-
-from experiments.beyond.beyond_seq256 import CONFIG as BASE
-
-CONFIG = dict(BASE, finetune_embedding=True, epochs=20, early_stopping=3)

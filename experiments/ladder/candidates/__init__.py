@@ -1,0 +1,1 @@
+"""Configurations tried on validation beside the ladder's steps."""

@@ -1,0 +1,1 @@
+"""Distilled students of the chosen configuration (and their later generations)."""

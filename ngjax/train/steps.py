@@ -1,0 +1,284 @@
+"""The compiled computation: a pure Adam step, whole epochs as one program, evaluation.
+
+``train_step(state, batch) -> (state, metrics)`` is pure; callers jit it (with the state
+donated). ``train_epoch`` runs one epoch as a single compiled program: the epoch's permutation
+is drawn on device from ``fold_in(fold_in(key(seed), SHUFFLE), epoch)``, the full batches run
+in a ``lax.scan`` and the last partial batch (Keras' smaller final batch: 11,314 = 353 * 32 +
+18 gives 354 steps) runs as one more step; with length buckets the batches come from
+``ngjax.train.buckets``. ``--loop=step`` runs the same steps one jit call at a time, for debugging.
+Metrics are sums plus a count, normalised once per epoch on the host (``ngjax.train.metrics``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ngjax.train import buckets as buckets_lib
+from ngjax.train import metrics, optim
+from ngjax.model import network as model_lib
+from ngjax.config import Config
+from ngjax.train.state import SHUFFLE, STATE_AXES, TrainState, dropout_key
+
+
+# ----------------------------------------------------------------------------- the step
+def train_step(state: TrainState, batch: Tuple[jax.Array, Any], *, spec: model_lib.ModelSpec, tx,
+               distill: Optional[Tuple[float, float]] = None) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B. With
+    ``distill`` = (weight, temperature) the labels are (labels int32[B], soft targets float32[B, C])
+    and the loss mixes both (:func:`batch_loss`); the metrics stay those of the labels."""
+    tokens, labels = batch
+    if isinstance(tx, optim.LazyEmbeddingAdam):
+        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx, distill=distill)
+
+    rng = dropout_key(state) if spec.has_dropout else None
+
+    def loss_fn(trainable):
+        logits = model_lib.apply({**state.frozen, **trainable}, tokens, spec, rng)
+        return batch_loss(logits, labels, distill)
+
+    grads, sums = jax.grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params, opt_state = _replicated((optax.apply_updates(state.params, updates), opt_state), spec)
+    return state.replace(step=state.step + 1, params=params, opt_state=opt_state), sums
+
+
+def _replicated(tree, spec: model_lib.ModelSpec):
+    """With the directions on two devices, the updated params and Adam state replicated, as placed
+    (the dense kernel's would come out split over the devices, and the next epoch's call would
+    then compile its program anew for that layout)."""
+    if spec.direction_mesh is None:
+        return tree
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    return jax.lax.with_sharding_constraint(tree, NamedSharding(spec.direction_mesh, P()))
+
+
+def batch_loss(logits: jax.Array, labels, distill: Optional[Tuple[float, float]] = None):
+    """(mean loss, metric sums). Without ``distill``: the labels' cross-entropy. With it,
+    ``w * T^2 * CE(soft targets, softmax(logits / T)) + (1 - w) * CE(labels, softmax(logits))``,
+    where a row labelled -1 (an unlabeled test text, --transductive) has only the soft term and
+    stays out of the metric sums."""
+    if distill is None:
+        sums, losses = metrics.batch_sums(logits, labels)
+        return jnp.mean(losses), sums
+    (labels, soft), (weight, temperature) = labels, distill
+    labeled = (labels >= 0).astype(jnp.float32)
+    sums, losses = metrics.batch_sums(logits, jnp.maximum(labels, 0), labeled)
+    soft_losses = optax.softmax_cross_entropy(logits / temperature, soft) * temperature ** 2
+    return jnp.mean(weight * soft_losses + (1 - weight) * losses * labeled), sums
+
+
+def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=None):
+    """train_step with lazy Adam on the table: the gradient is taken for the batch's rows only."""
+    table = state.params["embedding"]["table"]
+    ids, local = optim.batch_rows(tokens, table.shape[0])
+    rest = optim.without_table(state.params)
+    rng = dropout_key(state) if spec.has_dropout else None
+
+    def loss_fn(rest, rows):
+        logits = model_lib.apply({**state.frozen, **rest, "embedding": {"table": rows}}, local, spec, rng)
+        return batch_loss(logits, labels, distill)
+
+    rows = table.at[ids].get(mode="fill", fill_value=0)
+    (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(rest, rows)
+    updates, dense_state = tx.dense.update(g_rest, state.opt_state["dense"], rest)
+    table, emb_state = tx.update_rows(table, state.opt_state["embedding"], ids, rows, g_rows)
+    params = {**optax.apply_updates(rest, updates), "embedding": {"table": table}}
+    params, dense_state, emb_state = _replicated((params, dense_state, emb_state), spec)
+    return state.replace(step=state.step + 1, params=params,
+                         opt_state={"dense": dense_state, "embedding": emb_state}), sums
+
+
+# ----------------------------------------------------------------------------- epochs
+def epoch_permutation(rng: jax.Array, epoch: jax.Array, n: int) -> jax.Array:
+    return jax.random.permutation(jax.random.fold_in(jax.random.fold_in(rng, SHUFFLE), epoch), n)
+
+
+def epoch_batches(n: int, batch_size: int) -> Tuple[int, int]:
+    """(full batches, size of the last partial batch or 0)."""
+    return n // batch_size, n % batch_size
+
+
+def _constrain(a: Any, sharding) -> Any:
+    """``a`` (an array or a tuple of them) split as ``sharding`` says, or as it is."""
+    if sharding is None:
+        return a
+    return jax.tree_util.tree_map(lambda v: jax.lax.with_sharding_constraint(v, sharding), a)
+
+
+def _take(y: Any, idx) -> Any:
+    """Rows ``idx`` of the labels: int32[N], or (labels, soft targets) with --teacher."""
+    return jax.tree_util.tree_map(lambda v: v[idx], y)
+
+
+def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size: int,
+                batch_sharding=None, buckets=None, distill=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One epoch as one program. x: int32[N, T], y: int32[N] (on device), or with ``distill`` =
+    (weight, temperature) the pair (labels int32[N], soft targets float32[N, C]).
+
+    Only what changes (params, Adam state, step) is carried through the scan; the frozen table
+    is a loop constant, so the loop never copies it. With ``batch_sharding`` (data parallel) each
+    full batch is split over the mesh's ``data`` axis; the last partial batch is not split. With
+    ``buckets`` = (order, plan, pre_padded) batches come from length buckets (``ngjax.train.buckets``).
+    """
+    n = x.shape[0]
+    frozen = state.frozen
+
+    def step_at(length: Optional[int], sharding):
+        def body(carry, idx):
+            params, opt_state, step, acc = carry
+            st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
+            tokens = x[idx] if length is None else buckets_lib.cut(x[idx], length, buckets[2])
+            st, sums = train_step(st, (_constrain(tokens, sharding), _constrain(_take(y, idx), sharding)),
+                                  spec=spec, tx=tx, distill=distill)
+            return st.params, st.opt_state, st.step, metrics.add(acc, sums)
+        return body
+
+    carry = (state.params, state.opt_state, state.step, metrics.zero_sums())
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, SHUFFLE), state.epoch)
+    if buckets is not None:
+        order, plan, _ = buckets
+        idx, ids, rest = buckets_lib.epoch_batches(key, jnp.asarray(order), plan, batch_size)
+        carry = buckets_lib.run_batches(lambda length: step_at(length, batch_sharding), carry, idx, ids, plan)
+        if rest.shape[0]:
+            carry = step_at(plan[-1][2], None)(carry, rest)
+    else:
+        full, rest = epoch_batches(n, batch_size)
+        perm = jax.random.permutation(key, n)
+        if full:
+            body = step_at(None, batch_sharding)
+            carry, _ = jax.lax.scan(lambda c, i: (body(c, i), None), carry,
+                                    perm[: full * batch_size].reshape(full, batch_size))
+        if rest:
+            carry = step_at(None, None)(carry, perm[full * batch_size:])
+    params, opt_state, step, acc = carry
+    params, opt_state = _replicated((params, opt_state), spec)
+    return state.replace(params=params, opt_state=opt_state, step=step, epoch=state.epoch + 1), acc
+
+
+def train_epoch_stepwise(state: TrainState, x: jax.Array, y: Any, *, spec, tx,
+                         batch_size: int, jit_step=None, distill=None):
+    """The same epoch, one jitted step per batch (host loop): for debugging and tests."""
+    n = x.shape[0]
+    perm = np.asarray(jax.jit(epoch_permutation, static_argnums=2)(state.rng, state.epoch, n))
+    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill),
+                                   donate_argnums=0)
+    acc = None
+    for start in range(0, n, batch_size):
+        idx = perm[start:start + batch_size]
+        state, sums = jit_step(state, (x[idx], _take(y, idx)))
+        acc = sums if acc is None else metrics.add(acc, sums)
+    return state.replace(epoch=state.epoch + 1), acc
+
+
+def _over_chunks(fn: Callable, x: jax.Array, y: jax.Array, batch_size: int, batch_sharding, buckets):
+    """Sum ``fn(tokens, labels, weights)`` over x: int32[N, T] in chunks of batch_size (one program),
+    or, with ``buckets`` = (order, plan, pre_padded), over length-sorted chunks at their own lengths."""
+    if buckets is not None:
+        order, plan, pre = buckets
+        total = None
+        for start, end, length in plan:
+            ids = jnp.asarray(order[start:end])
+            sums = fn(buckets_lib.cut(x[ids], length, pre), y[ids], jnp.ones((end - start,), jnp.float32))
+            total = sums if total is None else metrics.add(total, sums)
+        return total
+    n = x.shape[0]
+    chunks = -(-n // batch_size)
+    pad = chunks * batch_size - n
+    xp = jnp.pad(x, ((0, pad), (0, 0))).reshape(chunks, batch_size, -1)
+    yp = jnp.pad(y, (0, pad)).reshape(chunks, batch_size)
+    wp = (jnp.arange(chunks * batch_size) < n).astype(jnp.float32).reshape(chunks, batch_size)
+    per = jax.lax.map(lambda args: fn(*(_constrain(a, batch_sharding) for a in args)), (xp, yp, wp))
+    return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per)  # over chunks (not replicas)
+
+
+def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
+             batch_sharding=None, buckets=None) -> Dict[str, jax.Array]:
+    """Summed loss/correct/count over x: int32[N, T], y: int32[N] (dropout off)."""
+    return _over_chunks(lambda xc, yc, wc: metrics.batch_sums(model_lib.apply(params, xc, spec), yc, wc)[0],
+                        x, y, batch_size, batch_sharding, buckets)
+
+
+def evaluate_ensemble(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
+                      param_axes, batch_sharding=None, buckets=None) -> Dict[str, Any]:
+    """K replicas (params with replica axes ``param_axes``) from one forward pass per chunk:
+    ``{"replicas": sums of shape [K], "ensemble": sums for the average of their probabilities}``."""
+    def fn(xc, yc, wc):
+        logits = jax.vmap(lambda p: model_lib.apply(p, xc, spec), in_axes=(param_axes,))(params)
+        replicas = jax.vmap(lambda lg: metrics.batch_sums(lg, yc, wc)[0])(logits)
+        probs = jax.nn.softmax(logits, axis=-1)
+        return {"replicas": replicas, "ensemble": metrics.probability_sums(jnp.mean(probs, axis=0), yc, wc)}
+
+    return _over_chunks(fn, x, y, batch_size, batch_sharding, buckets)
+
+
+@dataclasses.dataclass
+class Programs:
+    """The compiled functions of a run: ``epoch(state, x, y)``, ``step(state, batch)`` (for
+    --loop=step) and ``evaluate[split](params, x, y)``; with --seeds=K all over the K replicas, and
+    evaluation returns ``{"replicas", "ensemble"}`` (see :func:`evaluate_ensemble`)."""
+
+    epoch: Callable
+    step: Callable
+    evaluate: Dict[str, Callable]
+
+
+def eval_chunk(cfg: Config) -> int:
+    """Documents per evaluation chunk: --eval_batch_size for one replica; K replicas share it, so
+    a --seeds=K run evaluates in the memory of one (K=5 of a 400-token BiGRU at 1024 documents
+    each asked for 27 GB). A multiple of the devices when batches are split over them."""
+    n = jax.device_count() if cfg.shard == "data" else 1
+    chunk = max(1, cfg.eval_batch_size // cfg.seeds)
+    return max(n, chunk - chunk % n)
+
+
+def distill_settings(cfg: Config) -> Optional[Tuple[float, float]]:
+    """(weight, temperature) of a --teacher run, else None."""
+    return (float(cfg.distill_weight), float(cfg.distill_temperature)) if cfg.teacher else None
+
+
+def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
+    """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None; and the
+    training batches' distinct-word bounds with --distinct_words (see :func:`bucket_plans`)."""
+    spec = dataclasses.replace(spec, distinct_words=buckets.get("distinct", ()))
+    distill = distill_settings(cfg)  # (weight, temperature) with --teacher, else None
+    epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
+                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill)
+    param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
+    evaluate_fns = {}
+    for split in ("val", "test"):
+        options = dict(spec=spec, batch_size=eval_chunk(cfg), batch_sharding=batch_sharding,
+                       buckets=buckets.get(split))
+        evaluate_fns[split] = jax.jit(functools.partial(evaluate_ensemble, param_axes=param_axes, **options)
+                                      if cfg.seeds > 1 else functools.partial(evaluate, **options))
+    if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
+        epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
+    return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
+                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill), donate_argnums=0),
+                    evaluate=evaluate_fns)
+
+
+def bucket_plans(ds, cfg: Config, x_train=None) -> Dict[str, Any]:
+    """Per split, (order, plan, pre_padded) for --length_buckets (none when it is off); with
+    --distinct_words also ``"distinct"``: the training batch shapes' bounds on their distinct words
+    (``buckets.distinct_bounds``). ``x_train``: what the epochs train on, if not ``ds.x_train``
+    (--transductive appends the test texts)."""
+    x_train = ds.x_train if x_train is None else x_train
+    plans = {}
+    if cfg.length_buckets:
+        pre = cfg.padding == "pre"
+        plans = {"train": (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre),
+                 "test": (*buckets_lib.eval_plan(ds.x_test, eval_chunk(cfg)), pre)}
+        if ds.x_val is not None:
+            plans["val"] = (*buckets_lib.eval_plan(ds.x_val, eval_chunk(cfg)), pre)
+    if cfg.distinct_words:
+        train = plans.get("train")
+        plans["distinct"] = buckets_lib.distinct_bounds(x_train, cfg.batch_size, *(train[:2] if train else ()))
+    return plans
