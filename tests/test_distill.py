@@ -11,7 +11,7 @@ import optax
 import pytest
 from conftest import run_main, run_module
 
-from ngjax.distill import ensemble, targets as distill
+from ngjax.distill import ensemble, plugin, targets as distill
 from ngjax.train import inputs, steps, loop as train
 from ngjax.train import state as state_lib
 from ngjax.config import Config, ConfigError, validate
@@ -37,13 +37,13 @@ def test_mixed_loss_equals_a_hand_computation():
     hard = -_log_softmax(logits)[np.arange(5), labels]
     soft_ce = -(soft * _log_softmax(logits / t)).sum(-1) * t * t
     want = np.mean(w * soft_ce + (1 - w) * hard)
-    got, sums = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (w, t))
+    got, sums = plugin.soft_loss(w, t)(jnp.asarray(logits), {"labels": jnp.asarray(labels), "soft_targets": jnp.asarray(soft)})
     assert float(got) == pytest.approx(want, rel=1e-5)
-    plain, plain_sums = steps.batch_loss(jnp.asarray(logits), jnp.asarray(labels))
+    plain, plain_sums = steps.cross_entropy(jnp.asarray(logits), {"labels": jnp.asarray(labels)})
     assert float(plain) == pytest.approx(hard.mean(), rel=1e-5)
     # the reported metrics are the labels' whatever the teacher says
     assert {k: float(v) for k, v in sums.items()} == {k: float(v) for k, v in plain_sums.items()}
-    zero, _ = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (0.0, t))
+    zero, _ = plugin.soft_loss(0.0, t)(jnp.asarray(logits), {"labels": jnp.asarray(labels), "soft_targets": jnp.asarray(soft)})
     assert float(zero) == pytest.approx(hard.mean(), rel=1e-5)
 
 
@@ -63,10 +63,10 @@ def test_the_soft_loss_pulls_the_student_to_the_targets(corpus_dir, tmp_path):
     x, y = jnp.asarray(run.data.x_train[:8]), jnp.asarray(run.data.y_train[:8])
     target = jax.nn.one_hot((y + 1) % 3, 3) * 0.8 + 0.2 / 3
     st = state_lib.create_state(0, run.spec, run.tx, run.table)
-    step = jax.jit(functools.partial(steps.train_step, spec=run.spec, tx=optax.adam(0.05), distill=(1.0, 1.0)))
+    step = jax.jit(functools.partial(steps.train_step, spec=run.spec, tx=optax.adam(0.05), loss=plugin.soft_loss(1.0, 1.0)))
     st = st.replace(opt_state=optax.adam(0.05).init(st.params))
     for _ in range(150):
-        st, _ = step(st, (x, (y, target)))
+        st, _ = step(st, (x, {"labels": y, "soft_targets": target}))
     from ngjax.model import network as model
     probs = jax.nn.softmax(model.apply(state_lib.full_params(st), x, run.spec), -1)
     np.testing.assert_allclose(probs, target, atol=0.05)
@@ -311,10 +311,10 @@ def test_unlabeled_rows_count_only_in_the_soft_term_and_not_in_the_metrics():
     w, t = 0.7, 2.0
     hard = -_log_softmax(logits)[np.arange(6), np.maximum(labels, 0)] * (labels >= 0)
     soft_ce = -(soft * _log_softmax(logits / t)).sum(-1) * t * t
-    got, sums = steps.batch_loss(jnp.asarray(logits), (jnp.asarray(labels), jnp.asarray(soft)), (w, t))
+    got, sums = plugin.soft_loss(w, t)(jnp.asarray(logits), {"labels": jnp.asarray(labels), "soft_targets": jnp.asarray(soft)})
     assert float(got) == pytest.approx(np.mean(w * soft_ce + (1 - w) * hard), rel=1e-5)
     kept = labels >= 0
-    _, only = steps.batch_loss(jnp.asarray(logits[kept]), jnp.asarray(labels[kept]))
+    _, only = steps.cross_entropy(jnp.asarray(logits[kept]), {"labels": jnp.asarray(labels[kept])})
     for k in ("loss_sum", "correct", "count"):
         assert float(sums[k]) == pytest.approx(float(only[k]), rel=1e-6)
     assert float(sums["count"]) == 4
@@ -340,7 +340,8 @@ def test_a_transductive_student_distils_on_the_unlabeled_test_texts(corpus_dir, 
         np.testing.assert_allclose(f["test_probs"], by_hand, rtol=1e-5, atol=1e-7)
     student = _cfg(corpus_dir, teacher=out, distill_weight=0.7, distill_temperature=2.0, transductive=True)
     run = inputs.load_inputs(inputs.resolve(student), cache)
-    x, (y, soft) = run.train_arrays()
+    x, fields = run.train_arrays()
+    y, soft = fields["labels"], fields["soft_targets"]
     n, m = len(run.data.x_train), len(run.data.x_test)
     assert x.shape[0] == n + m and (y[n:] == -1).all() and (y[:n] == run.data.y_train).all()
     np.testing.assert_array_equal(x[n:], run.data.x_test)
@@ -423,7 +424,8 @@ def test_a_mixed_student_distils_on_mixed_training_documents(corpus_dir, teacher
     # a student with a smaller vocabulary than its teachers reads the mixed texts with its own tokenizer
     student = _cfg(corpus_dir, teacher=out, distill_weight=0.7, distill_temperature=2.0, mixed=True, num_words=40)
     run = inputs.load_inputs(inputs.resolve(student), cache)
-    x, (y, soft) = run.train_arrays()
+    x, fields = run.train_arrays()
+    y, soft = fields["labels"], fields["soft_targets"]
     assert x.shape[0] == 3 * n and (y[n:] == -1).all() and (y[:n] == run.data.y_train).all()
     assert x.max() < 40
     words = augment.word_lists(training_texts(student), run.data.tokenizer)

@@ -100,3 +100,17 @@ def test_readme_is_a_short_guide_naming_every_option_and_each_study_has_a_readme
         assert f"`--{flag}" in text, flag
     for study in ("seed", "ladder", "bench"):
         assert os.path.getsize(os.path.join(ROOT, "experiments", study, "README.md")) > 1000, study
+
+
+def test_the_core_names_no_technique():
+    """Distillation plugs in through the seams (a batch dict, a loss, extra rows): only the technique list
+    of ngjax.train.inputs names its module, as a string; no core module imports it."""
+    core = [p for p in _modules() if os.sep + "distill" + os.sep not in p]
+    bad = [(os.path.relpath(p, ROOT), m) for p in core for m in _imports(p) if m.startswith("ngjax.distill")]
+    assert bad == []
+    from ngjax.train import inputs, steps
+
+    assert inputs.TECHNIQUES == ("ngjax.distill.plugin",)
+    for module in (steps, inputs):  # no distillation parameter or teacher in the step, the epoch or the inputs
+        code = open(module.__file__).read()
+        assert "distill=" not in code and "teacher" not in code, module.__name__

@@ -1,6 +1,7 @@
 """Distillation targets: the teacher file's format, and the soft targets a student run
-(``--teacher=FILE``) reads from it. ``python -m ngjax.distill.teacher`` writes the file; ``ngjax.train.steps``
-mixes the targets into the loss (``batch_loss``). See ``ngjax.distill.teacher`` for the whole story.
+(``--teacher=FILE``) reads from it. ``python -m ngjax.distill.teacher`` writes the file;
+``ngjax.distill.plugin`` puts the targets in the student's batches and its loss. See
+``ngjax.distill.teacher`` for the whole story.
 """
 
 from __future__ import annotations

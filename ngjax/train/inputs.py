@@ -1,20 +1,44 @@
 """What a run needs besides its state, built from a config: the completed config (``embed_dim``
-read from the GloVe file), the token arrays, the GloVe table, the model spec and the optimizer."""
+read from the GloVe file), the token arrays, the GloVe table, the model spec, the optimizer, and
+what a technique adds (the rows seam, ``Rows``).
+
+A technique (distillation: ``ngjax.distill.plugin``) is a module listed in ``TECHNIQUES`` with
+``applies(cfg) -> bool`` and ``prepare(cfg, data, cache_dir) -> Rows``: per-row fields for the
+training documents, more training rows, and its loss. The core imports none of them by name.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+import importlib
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import optax
 from absl import logging
 
 from ngjax.model import network as model_lib
-from ngjax.distill import targets as distill
 from ngjax.train import optim
 from ngjax.config import RANDOM_EMBED_DIM, Config, validate
 from ngjax.errors import NgjaxError
+
+
+# Modules that may add rows, fields and a loss to a run (each: applies(cfg), prepare(cfg, data, cache_dir)).
+TECHNIQUES = ("ngjax.distill.plugin",)
+
+
+@dataclasses.dataclass
+class Rows:
+    """What a technique adds to a run. ``fields``: named arrays, one row per training document (e.g.
+    ``soft_targets``); ``x_extra``: more training rows, token ids int32[M, T], unlabeled (label -1:
+    they count in the loss only, never in the metrics), with ``extra_fields`` (the same names); ``loss``:
+    ``loss(logits, batch) -> (mean loss, metric sums)``; ``summary``: counts for summary.json."""
+
+    fields: Dict[str, np.ndarray]
+    loss: Callable
+    x_extra: Optional[np.ndarray] = None
+    extra_fields: Optional[Dict[str, np.ndarray]] = None
+    summary: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -28,36 +52,39 @@ class RunInputs:
     table: Optional[np.ndarray]
     coverage: Optional[dict]
     keras_rows: int  # rows of Keras' embedding: training vocabulary + 1
-    targets: Optional[distill.Targets] = None  # with --teacher
-    x_mixed: Optional[np.ndarray] = None  # with --mixed: the mixed documents' token ids int32[M, T]
+    rows: Optional[Rows] = None  # what a technique adds
 
     def train_arrays(self):
-        """(x, y) the epochs train on: the training part's token ids and labels, with --teacher
-        y = (labels, soft targets); with --transductive the test texts appended and with --mixed the
-        mixed documents, both unlabeled (label -1, so only their soft targets count in the loss, and
-        they stay out of the training metrics)."""
-        ds, t = self.data, self.targets
-        if t is None:
+        """(x, y) the epochs train on: the training part's token ids and labels; with a technique's
+        rows, y is a dict of per-row fields ("labels" and the technique's) and its extra rows follow
+        the training documents, labelled -1."""
+        ds, r = self.data, self.rows
+        if r is None:
             return ds.x_train, ds.y_train
-        xs, ys, soft = [ds.x_train], [ds.y_train], [t.train]
-        for x, q in ((ds.x_test, t.test), (self.x_mixed, t.mixed)):
-            if q is not None:
-                xs.append(x)
-                ys.append(np.full(len(x), -1, ds.y_train.dtype))
-                soft.append(q)
-        return np.concatenate(xs), (np.concatenate(ys), np.concatenate(soft))
+        if r.x_extra is None:
+            return ds.x_train, {"labels": ds.y_train, **r.fields}
+        labels = np.concatenate([ds.y_train, np.full(len(r.x_extra), -1, ds.y_train.dtype)])
+        fields = {k: np.concatenate([v, r.extra_fields[k]]) for k, v in r.fields.items()}
+        return np.concatenate([ds.x_train, r.x_extra]), {"labels": labels, **fields}
+
+    @property
+    def loss(self) -> Optional[Callable]:
+        """The technique's training loss, or None (cross-entropy)."""
+        return None if self.rows is None else self.rows.loss
 
     @property
     def unlabeled(self) -> dict:
-        """How many unlabeled documents the run distils on, by kind (for the summary)."""
-        return _unlabeled_counts(self.targets)
+        """How many unlabeled rows the run trains on, by kind (for the summary)."""
+        return {} if self.rows is None else dict(self.rows.summary)
 
 
-def _unlabeled_counts(t: Optional[distill.Targets]) -> dict:
-    if t is None:
-        return {}
-    return {**({"unlabeled_test_texts_trained_on": len(t.test)} if t.test is not None else {}),
-            **({"mixed_documents_trained_on": len(t.mixed)} if t.mixed is not None else {})}
+def technique_rows(cfg: Config, ds, cache_dir: Optional[str]) -> Optional[Rows]:
+    """The rows of the technique that applies to ``cfg`` (at most one), or None."""
+    for name in TECHNIQUES:
+        module = importlib.import_module(name)
+        if module.applies(cfg):
+            return module.prepare(cfg, ds, cache_dir)
+    return None
 
 
 def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
@@ -142,31 +169,7 @@ def load_inputs(cfg: Config, cache_dir: Optional[str] = None) -> RunInputs:
         table, coverage = embeddings.embedding_table(cfg.glove_path, ds.tokenizer.words, rows, cache_dir)
         logging.info("GloVe covers %d of %d table words (%.1f%%)", coverage["found"],
                      coverage["words"], 100 * coverage["fraction"])
-    targets, x_mixed = None, None
-    if cfg.teacher:
-        targets = distill.load_targets(cfg.teacher, cfg, ds.y_train, len(ds.x_test))
-        if targets.test is not None:
-            logging.info("Transductive: also distilling on the %d test texts, unlabeled", len(ds.x_test))
-        if targets.mixes is not None:
-            x_mixed = mixed_tokens(cfg, ds, targets.mixes)
-            logging.info("Also distilling on %d mixed training documents", len(x_mixed))
-        if targets.train.shape[1] != ds.num_classes:
-            raise NgjaxError(f"--teacher={cfg.teacher}: {targets.train.shape[1]} classes, the data has {ds.num_classes}")
-        logging.info("Distilling from %s: weight %g, temperature %g", cfg.teacher, cfg.distill_weight,
-                     cfg.distill_temperature)
-    examples = len(ds.x_train) + sum(n for n in _unlabeled_counts(targets).values())
+    rows = technique_rows(cfg, ds, cache_dir)
+    examples = len(ds.x_train) + (0 if rows is None or rows.x_extra is None else len(rows.x_extra))
     tx = optimizer_for(cfg, -(-examples // cfg.batch_size))
-    return RunInputs(cfg, spec, tx, ds, table, coverage, keras_rows, targets, x_mixed)
-
-
-def mixed_tokens(cfg: Config, ds, mixes: np.ndarray) -> np.ndarray:
-    """Token ids int32[M, seq_len] of the mixed documents ``mixes`` of ``cfg``'s training part, read
-    with the run's tokenizer, length and truncation like any document."""
-    from ngjax.distill import augment
-    from ngjax.data.dataset import training_texts
-
-    texts = training_texts(cfg)
-    if len(texts) != len(ds.x_train):
-        raise NgjaxError(f"the corpus' training part has {len(texts)} documents, the run's token cache "
-                         f"{len(ds.x_train)}; was the data changed since it was cached?")
-    return augment.read(augment.word_lists(texts, ds.tokenizer), mixes, ds.tokenizer, cfg)
+    return RunInputs(cfg, spec, tx, ds, table, coverage, keras_rows, rows)

@@ -45,7 +45,8 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
         workdir_lib.write_metrics(workdir, history)
     train_xy = run.train_arrays()
     splits, batch_sharding = _place_data(run.data, train_xy, mesh, cfg.shard, say)
-    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg, train_xy[0]))
+    programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg, train_xy[0]),
+                                **({"loss": run.loss} if run.loss else {}))
     with StopSignal() as stop:
         state = _train_epochs(run, state, history, splits, programs, ckpts, workdir, stop, say)
     if stop.signum is not None:
@@ -128,9 +129,9 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
 
 
 def _place_data(ds, train_xy, mesh, shard: str, say):
-    """({split: (x, y)} on the devices, batch sharding): ``train_xy`` (``RunInputs.train_arrays``:
-    with --teacher y is (labels, soft targets), with --transductive / --mixed x also holds the test
-    texts / the mixed documents, unlabeled), test and (if any) val."""
+    """({split: (x, y)} on the devices, batch sharding): ``train_xy`` (``RunInputs.train_arrays``: y
+    the labels, or with a technique's rows a dict of per-row fields, and x its extra rows too), test
+    and (if any) val."""
     host = {"train": train_xy, "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
@@ -157,7 +158,7 @@ def _train_epochs(run, state, history, splits, programs: Programs, saves: "_Save
             state, sums = programs.epoch(state, *splits["train"])
         else:
             state, sums = train_epoch_stepwise(state, *splits["train"], spec=run.spec, tx=run.tx,
-                                               batch_size=cfg.batch_size, jit_step=programs.step)
+                                               batch_size=cfg.batch_size, jit_step=programs.step)  # its loss is in the step
         row = {"epoch": epoch + 1}
         metrics.add_to_row(row, metrics.split_metrics(sums, "train"))
         _stop_if_not_finite(row, epoch, saves.latest)

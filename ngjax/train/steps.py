@@ -28,20 +28,40 @@ from ngjax.train.state import SHUFFLE, STATE_AXES, TrainState, dropout_key
 
 
 # ----------------------------------------------------------------------------- the step
-def train_step(state: TrainState, batch: Tuple[jax.Array, Any], *, spec: model_lib.ModelSpec, tx,
-               distill: Optional[Tuple[float, float]] = None) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One Adam step on batch = (tokens int32[B, T], labels int32[B]); mean loss over B. With
-    ``distill`` = (weight, temperature) the labels are (labels int32[B], soft targets float32[B, C])
-    and the loss mixes both (:func:`batch_loss`); the metrics stay those of the labels."""
-    tokens, labels = batch
+# A batch is a dict of named arrays: "tokens" int32[B, T], "labels" int32[B], and whatever a technique
+# adds (distillation: "soft_targets" float32[B, C]); the epoch gathers every field the same way. A loss
+# is ``loss(logits, batch) -> (mean loss, metric sums)``: cross-entropy by default, a technique's own
+# otherwise (``ngjax.distill.plugin.soft_loss``).
+Batch = Dict[str, Any]
+Loss = Callable[[jax.Array, Batch], Tuple[jax.Array, Dict[str, jax.Array]]]
+
+
+def cross_entropy(logits: jax.Array, batch: Batch):
+    """The labels' mean cross-entropy and the metric sums (the seed's loss)."""
+    sums, losses = metrics.batch_sums(logits, batch["labels"])
+    return jnp.mean(losses), sums
+
+
+def as_batch(tokens: jax.Array, fields: Any) -> Batch:
+    """The batch dict of ``tokens`` and per-row ``fields``: a dict of named arrays, or the labels alone."""
+    return {"tokens": tokens, **(fields if isinstance(fields, dict) else {"labels": fields})}
+
+
+def train_step(state: TrainState, batch, *, spec: model_lib.ModelSpec, tx,
+               loss: Loss = cross_entropy) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One Adam step on ``batch`` (a batch dict, or (tokens int32[B, T], labels int32[B] or a dict of
+    per-row fields)); ``loss(logits, batch)`` gives the mean loss over B and the metric sums."""
+    if not isinstance(batch, dict):
+        batch = as_batch(*batch)
+    tokens = batch["tokens"]
     if isinstance(tx, optim.LazyEmbeddingAdam):
-        return _lazy_train_step(state, tokens, labels, spec=spec, tx=tx, distill=distill)
+        return _lazy_train_step(state, tokens, batch, spec=spec, tx=tx, loss=loss)
 
     rng = dropout_key(state) if spec.has_dropout else None
 
     def loss_fn(trainable):
         logits = model_lib.apply({**state.frozen, **trainable}, tokens, spec, rng)
-        return batch_loss(logits, labels, distill)
+        return loss(logits, batch)
 
     grads, sums = jax.grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -60,22 +80,7 @@ def _replicated(tree, spec: model_lib.ModelSpec):
     return jax.lax.with_sharding_constraint(tree, NamedSharding(spec.direction_mesh, P()))
 
 
-def batch_loss(logits: jax.Array, labels, distill: Optional[Tuple[float, float]] = None):
-    """(mean loss, metric sums). Without ``distill``: the labels' cross-entropy. With it,
-    ``w * T^2 * CE(soft targets, softmax(logits / T)) + (1 - w) * CE(labels, softmax(logits))``,
-    where a row labelled -1 (an unlabeled test text, --transductive) has only the soft term and
-    stays out of the metric sums."""
-    if distill is None:
-        sums, losses = metrics.batch_sums(logits, labels)
-        return jnp.mean(losses), sums
-    (labels, soft), (weight, temperature) = labels, distill
-    labeled = (labels >= 0).astype(jnp.float32)
-    sums, losses = metrics.batch_sums(logits, jnp.maximum(labels, 0), labeled)
-    soft_losses = optax.softmax_cross_entropy(logits / temperature, soft) * temperature ** 2
-    return jnp.mean(weight * soft_losses + (1 - weight) * losses * labeled), sums
-
-
-def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=None):
+def _lazy_train_step(state: TrainState, tokens, batch: Batch, *, spec, tx, loss: Loss):
     """train_step with lazy Adam on the table: the gradient is taken for the batch's rows only."""
     table = state.params["embedding"]["table"]
     ids, local = optim.batch_rows(tokens, table.shape[0])
@@ -84,7 +89,7 @@ def _lazy_train_step(state: TrainState, tokens, labels, *, spec, tx, distill=Non
 
     def loss_fn(rest, rows):
         logits = model_lib.apply({**state.frozen, **rest, "embedding": {"table": rows}}, local, spec, rng)
-        return batch_loss(logits, labels, distill)
+        return loss(logits, batch)
 
     rows = table.at[ids].get(mode="fill", fill_value=0)
     (g_rest, g_rows), sums = jax.grad(loss_fn, argnums=(0, 1), has_aux=True)(rest, rows)
@@ -114,14 +119,14 @@ def _constrain(a: Any, sharding) -> Any:
 
 
 def _take(y: Any, idx) -> Any:
-    """Rows ``idx`` of the labels: int32[N], or (labels, soft targets) with --teacher."""
+    """Rows ``idx`` of the per-row fields: the labels int32[N], or a dict of named arrays."""
     return jax.tree_util.tree_map(lambda v: v[idx], y)
 
 
 def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size: int,
-                batch_sharding=None, buckets=None, distill=None) -> Tuple[TrainState, Dict[str, jax.Array]]:
-    """One epoch as one program. x: int32[N, T], y: int32[N] (on device), or with ``distill`` =
-    (weight, temperature) the pair (labels int32[N], soft targets float32[N, C]).
+                batch_sharding=None, buckets=None, loss: Loss = cross_entropy) -> Tuple[TrainState, Dict[str, jax.Array]]:
+    """One epoch as one program. x: int32[N, T], y: the labels int32[N] (on device) or a dict of
+    per-row fields ("labels" and what a technique adds); each batch is their rows, as a batch dict.
 
     Only what changes (params, Adam state, step) is carried through the scan; the frozen table
     is a loop constant, so the loop never copies it. With ``batch_sharding`` (data parallel) each
@@ -136,8 +141,8 @@ def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size
             params, opt_state, step, acc = carry
             st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
             tokens = x[idx] if length is None else buckets_lib.cut(x[idx], length, buckets[2])
-            st, sums = train_step(st, (_constrain(tokens, sharding), _constrain(_take(y, idx), sharding)),
-                                  spec=spec, tx=tx, distill=distill)
+            st, sums = train_step(st, as_batch(_constrain(tokens, sharding), _constrain(_take(y, idx), sharding)),
+                                  spec=spec, tx=tx, loss=loss)
             return st.params, st.opt_state, st.step, metrics.add(acc, sums)
         return body
 
@@ -164,11 +169,11 @@ def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size
 
 
 def train_epoch_stepwise(state: TrainState, x: jax.Array, y: Any, *, spec, tx,
-                         batch_size: int, jit_step=None, distill=None):
+                         batch_size: int, jit_step=None, loss: Loss = cross_entropy):
     """The same epoch, one jitted step per batch (host loop): for debugging and tests."""
     n = x.shape[0]
     perm = np.asarray(jax.jit(epoch_permutation, static_argnums=2)(state.rng, state.epoch, n))
-    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill),
+    jit_step = jit_step or jax.jit(functools.partial(train_step, spec=spec, tx=tx, loss=loss),
                                    donate_argnums=0)
     acc = None
     for start in range(0, n, batch_size):
@@ -239,18 +244,14 @@ def eval_chunk(cfg: Config) -> int:
     return max(n, chunk - chunk % n)
 
 
-def distill_settings(cfg: Config) -> Optional[Tuple[float, float]]:
-    """(weight, temperature) of a --teacher run, else None."""
-    return (float(cfg.distill_weight), float(cfg.distill_temperature)) if cfg.teacher else None
-
-
-def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any]) -> Programs:
+def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any],
+                     loss: Loss = cross_entropy) -> Programs:
     """``buckets``: per split, (order, plan, pre_padded) with --length_buckets, else None; and the
-    training batches' distinct-word bounds with --distinct_words (see :func:`bucket_plans`)."""
+    training batches' distinct-word bounds with --distinct_words (see :func:`bucket_plans`). ``loss``:
+    the training loss (a technique's, or cross-entropy); evaluation always reports the labels'."""
     spec = dataclasses.replace(spec, distinct_words=buckets.get("distinct", ()))
-    distill = distill_settings(cfg)  # (weight, temperature) with --teacher, else None
     epoch_fn = functools.partial(train_epoch, spec=spec, tx=tx, batch_size=cfg.batch_size,
-                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), distill=distill)
+                                 batch_sharding=batch_sharding, buckets=buckets.get("train"), loss=loss)
     param_axes = {**{k: None for k in state.frozen}, **{k: 0 for k in state.params}}
     evaluate_fns = {}
     for split in ("val", "test"):
@@ -261,7 +262,7 @@ def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, b
     if cfg.seeds > 1:  # K replicas in one program: vmap over the state, data and frozen table shared
         epoch_fn = jax.vmap(epoch_fn, in_axes=(STATE_AXES, None, None), out_axes=(STATE_AXES, 0))
     return Programs(epoch=jax.jit(epoch_fn, donate_argnums=0),
-                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, distill=distill), donate_argnums=0),
+                    step=jax.jit(functools.partial(train_step, spec=spec, tx=tx, loss=loss), donate_argnums=0),
                     evaluate=evaluate_fns)
 
 
