@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 from absl import app, flags, logging
 
-from ngjax.config import FIELDS, Config, ConfigError, normalize_remove, validate
+from ngjax.config import FIELDS, SECTION_OF, SECTIONS, Config, ConfigError, normalize_remove, validate
 from ngjax.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedRun, NgjaxError
 
 FLAGS = flags.FLAGS
@@ -38,7 +38,7 @@ def define_config_flags(names: Optional[list] = None, flag_values=FLAGS) -> None
         meta = field.metadata
         text = meta["help"] + (f" One of: {', '.join(meta['choices'])}." if meta["choices"] else "")
         default = list(field.default) if isinstance(field.default, tuple) else field.default
-        define[_kind(field)](name, default, text, flag_values=flag_values)
+        define[_kind(field)](name, default, text, flag_values=flag_values, module_name=SECTION_OF[name])
 
 
 def config_from_flags(flag_values=FLAGS) -> Config:
@@ -69,6 +69,31 @@ class _QuietLibraries:
         return record.levelno >= 30 or "/ngjax/" in record.pathname.replace(os.sep, "/")
 
 
+HELP_ARGS = ("-h", "--help", "--helpshort", "-?")
+_FOREIGN = ("absl", "jax", "orbax", "flax", "optax", "etils", "tensorflow", "tensorstore", "chex", "keras")
+
+
+def help_text(doc: Optional[str], flag_values=FLAGS) -> str:
+    """The command's own options, grouped by section (the Config's, then the command's), without
+    absl's and JAX's (those are under --helpfull)."""
+    groups = {m: fl for m, fl in flag_values.flags_by_module_dict().items() if not m.startswith(_FOREIGN)}
+    order = [s for s in SECTIONS if s in groups] + sorted(m for m in groups if m not in SECTIONS)
+    if "run" in order:  # the command's own options before the many-hosts ones
+        order.remove("run")
+        order.append("run")
+        order.sort(key=lambda m: m == "many hosts")
+    lines = [(doc or "").strip().splitlines()[0] if doc else "", ""]
+    for module in order:
+        title = module if module in SECTIONS or module == "many hosts" else "options"
+        lines.append(f"{title}:")
+        for flag in sorted(groups[module], key=lambda f: f.name):
+            default = "" if flag.default in (None, "", []) else f" (default: {flag.default_as_str})"
+            lines.append(f"  --{flag.name}: {flag.help}{default}")
+        lines.append("")
+    lines.append("All flags, absl's and JAX's included: --helpfull")
+    return "\n".join(lines)
+
+
 def run(main: Callable[[list], Optional[int]], verbosity: int = logging.INFO) -> None:
     """``app.run(main)`` for an ngjax command: bad flag values exit 2, bad input 1, an interrupted
     run 75, each with one ``error:``/``interrupted:`` line and no traceback."""
@@ -87,6 +112,9 @@ def run(main: Callable[[list], Optional[int]], verbosity: int = logging.INFO) ->
             code = EXIT_ERROR
         sys.exit(code or 0)
 
+    if any(a in HELP_ARGS for a in sys.argv[1:]):
+        print(help_text(sys.modules["__main__"].__doc__))
+        sys.exit(0)
     logging.set_verbosity(verbosity)
     logging.get_absl_handler().addFilter(_QuietLibraries())
     app.run(wrapped)

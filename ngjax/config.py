@@ -164,6 +164,22 @@ class Config:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+# The options by concern, in the order --help shows them (every field in exactly one section).
+SECTIONS = {
+    "data": ("data_dir", "remove", "num_words", "seq_len", "padding", "truncating", "val_fraction", "val_seed",
+             "cv_folds", "cv_fold"),
+    "embeddings": ("embeddings", "glove_path", "embed_dim", "finetune_embedding"),
+    "model": ("cell", "hidden_size", "bidirectional", "num_layers", "pool", "pool_embeddings", "mask_padding",
+              "embed_dropout", "dropout"),
+    "optimizer": ("learning_rate", "adam", "embedding_optimizer", "clip_norm", "weight_decay", "ema_decay",
+                  "lr_schedule", "warmup_epochs", "schedule_epochs"),
+    "training": ("batch_size", "epochs", "seed", "seeds", "early_stopping", "monitor"),
+    "distillation": ("teacher", "distill_weight", "distill_temperature", "transductive", "mixed"),
+    "speed": ("length_buckets", "manual_backward", "distinct_words", "shard", "unroll", "loop", "eval_batch_size"),
+    "run": ("experiment", "checkpoint_every", "keep_checkpoints"),
+}
+SECTION_OF = {name: section for section, names in SECTIONS.items() for name in names}
 # Keys that may differ between a workdir's saved config and a resumed run.
 HARMLESS_KEYS = frozenset(name for name, f in FIELDS.items() if f.metadata["harmless"])
 

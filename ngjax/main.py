@@ -1,4 +1,4 @@
-"""Entry point: ``python -m ngjax.main --cell=rnn --seq_len=50 --workdir=runs/rnn50``.
+"""Train a classifier: python -m ngjax.main --cell=rnn --seq_len=50 --workdir=runs/rnn50 (the same command resumes it).
 
 Flags (one per Config field, see ``ngjax.config``) -> Config -> ``train.train_and_evaluate``.
 Nothing below this file reads flags.
@@ -16,15 +16,15 @@ from ngjax.config import Config
 from ngjax.errors import EXIT_USAGE
 
 cli.define_config_flags()
-flags.DEFINE_string("workdir", None, "Run folder: config.json, metrics.jsonl, checkpoints/. Default runs/<experiment or cell_seqN>.")
-flags.DEFINE_string("cache_dir", None, "Where token arrays and GloVe tables are cached (default $NGJAX_CACHE or ~/.cache/ngjax).")
-flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpoint (workdir, checkpoints/ or checkpoints/N).")
-flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0 (jax.distributed).")
-flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
-flags.DEFINE_integer("process_id", None, "Multi-host: this process's index (0 writes the files).")
+flags.DEFINE_string("workdir", None, "Run folder: config.json, metrics.jsonl, checkpoints/. Default runs/<experiment or cell_seqN>.", module_name="run")
+flags.DEFINE_string("cache_dir", None, "Where token arrays and GloVe tables are cached (default $NGJAX_CACHE or ~/.cache/ngjax).", module_name="run")
+flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpoint (workdir, checkpoints/ or checkpoints/N).", module_name="run")
+flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0 (jax.distributed).", module_name="many hosts")
+flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.", module_name="many hosts")
+flags.DEFINE_integer("process_id", None, "Multi-host: this process's index (0 writes the files).", module_name="many hosts")
 flags.DEFINE_integer("cpu_devices", 0, "On CPU: split the host into N JAX devices before JAX starts (0: one); "
-                     "--cpu_devices=2 --shard=directions runs a bidirectional layer's directions on two cores.")
-flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).")
+                     "--cpu_devices=2 --shard=directions runs a bidirectional layer's directions on two cores.", module_name="speed")
+flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).", module_name="run")
 FLAGS = flags.FLAGS
 
 

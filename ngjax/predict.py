@@ -1,4 +1,7 @@
-"""Command: ``python -m ngjax.predict`` (the code is in ``ngjax.run.predict``)."""
+"""Classify new text with a finished run: python -m ngjax.predict --workdir=W "TEXT" ... (or --file=F, or stdin).
+
+The command; its code is in ``ngjax.run.predict``.
+"""
 
 from absl import logging
 

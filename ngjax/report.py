@@ -1,4 +1,7 @@
-"""Command: ``python -m ngjax.report`` (the code is in ``ngjax.run.report``)."""
+"""Write a finished run's report again (plots/, report.txt, samples.md): python -m ngjax.report --workdir=W
+
+The command; its code is in ``ngjax.run.report``.
+"""
 
 from absl import logging
 

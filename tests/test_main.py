@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import ALL_WORDS, run_main, write_glove
+from conftest import ALL_WORDS, run_main, run_module, write_glove
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -115,3 +115,22 @@ def test_every_config_field_is_a_flag_with_its_default_help_and_choices():
     fv3(["prog", "--shard=pipeline"])
     with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are data, seeds, directions, none"):
         cli.config_from_flags(fv3)
+
+
+def test_help_shows_each_commands_own_options_by_section():
+    from ngjax.config import FIELDS, SECTIONS
+
+    assert sorted(n for names in SECTIONS.values() for n in names) == sorted(FIELDS)  # each field once
+    r = run_module("ngjax.main", "--help", timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("Train a classifier"), r.stderr[-2000:]
+    out = r.stdout
+    heads = [l for l in out.splitlines() if l and not l.startswith(" ") and l.endswith(":")]
+    assert heads == ["data:", "embeddings:", "model:", "optimizer:", "training:", "distillation:", "speed:", "run:",
+                     "many hosts:"]
+    for flag in [*FIELDS, "workdir", "cache_dir", "restore_from", "cpu_devices", "report", "coordinator_address"]:
+        assert f"  --{flag}: " in out, flag
+    assert out.index("  --cell: ") > out.index("model:") > out.index("  --seq_len: ")
+    assert "--jax_" not in out and "--xla" not in out and "--helpfull" in out.splitlines()[-1]
+    for module, flag in (("ngjax.predict", "top_k"), ("ngjax.report", "workdir"), ("ngjax.distill.teacher", "mix_copies")):
+        r = run_module(module, "-h", timeout=120)
+        assert r.returncode == 0 and f"  --{flag}: " in r.stdout and "--jax_" not in r.stdout, (module, r.stderr[-1500:])
