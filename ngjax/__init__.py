@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 def load_run(path: str):
     """The finished run in folder ``path`` as a ``Classifier`` (``predict``, ``predict_proba``, ``top_k``)."""
-    from ngjax.run.api import load_run as load  # imports JAX: only when asked
+    import importlib
 
-    return load(path)
+    # imported when asked (it imports JAX), by name: the package's __init__ depends on none of its modules
+    return importlib.import_module("ngjax.run.api").load_run(path)

@@ -4,6 +4,8 @@ an installed package, and --experiment finds variant files in any folder tree.""
 import ast
 import configparser
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -35,6 +37,14 @@ def test_core_imports_no_experiment():
     bad = [(os.path.relpath(p, ROOT), m) for p in _modules() for m in _imports(p)
            if m == "experiments" or m.startswith("experiments.")]
     assert bad == []
+
+
+def test_no_import_cycle():
+    tool = os.path.join(ROOT, "..", "shared", "tools", "import_graph.py")
+    if not os.path.exists(tool):
+        pytest.skip(f"{tool} is not here")
+    r = subprocess.run([sys.executable, tool], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and " 0 cycle(s)" in r.stdout, r.stdout[-2000:]
 
 
 def test_no_core_module_passes_the_size_limit():
