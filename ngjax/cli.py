@@ -117,4 +117,14 @@ def run(main: Callable[[list], Optional[int]], verbosity: int = logging.INFO) ->
         sys.exit(0)
     logging.set_verbosity(verbosity)
     logging.get_absl_handler().addFilter(_QuietLibraries())
-    app.run(wrapped)
+    app.run(wrapped, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv):
+    """absl's parsing, with an unknown flag or a value of the wrong type as one ``error:`` line and
+    exit code 2 (a bad flag), like every other bad option (absl itself exits 1 with two lines)."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"error: {e}; see --help", file=sys.stderr)
+        sys.exit(EXIT_USAGE)

@@ -134,3 +134,15 @@ def test_help_shows_each_commands_own_options_by_section():
     for module, flag in (("ngjax.predict", "top_k"), ("ngjax.report", "workdir"), ("ngjax.distill.teacher", "mix_copies")):
         r = run_module(module, "-h", timeout=120)
         assert r.returncode == 0 and f"  --{flag}: " in r.stdout and "--jax_" not in r.stdout, (module, r.stderr[-1500:])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--foo=1"], "error: Unknown command line flag 'foo'"),
+    (["--seq_len=abc"], "error: flag --seq_len=abc: invalid literal for int()"),
+])
+def test_unknown_flags_and_unparsable_values_exit_2_in_one_line(args, needle):
+    for module in ("ngjax.main", "ngjax.predict"):
+        r = run_module(module, *args, timeout=120)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "see --help" in lines[0], (module, r.stderr[-1500:])
+        assert module == "ngjax.predict" or lines[0].startswith(needle), lines
