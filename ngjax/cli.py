@@ -77,11 +77,8 @@ def help_text(doc: Optional[str], flag_values=FLAGS) -> str:
     """The command's own options, grouped by section (the Config's, then the command's), without
     absl's and JAX's (those are under --helpfull)."""
     groups = {m: fl for m, fl in flag_values.flags_by_module_dict().items() if not m.startswith(_FOREIGN)}
-    order = [s for s in SECTIONS if s in groups] + sorted(m for m in groups if m not in SECTIONS)
-    if "run" in order:  # the command's own options before the many-hosts ones
-        order.remove("run")
-        order.append("run")
-        order.sort(key=lambda m: m == "many hosts")
+    order = [s for s in SECTIONS if s in groups] + sorted((m for m in groups if m not in SECTIONS),
+                                                          key=lambda m: (m == "many hosts", m))
     lines = [(doc or "").strip().splitlines()[0] if doc else "", ""]
     for module in order:
         title = module if module in SECTIONS or module == "many hosts" else "options"

@@ -56,6 +56,11 @@ def available() -> List[str]:
 
 def load(name: str) -> dict:
     """The ``CONFIG`` dict of variant ``name``; ConfigError naming the choices (or the search path)."""
+    return dict(module(name).CONFIG)
+
+
+def _path(name: str) -> str:
+    """The file of variant ``name`` (the search path walked once); ConfigError naming the choices."""
     if not name.replace("_", "").isalnum():
         raise ConfigError(f"--experiment={name!r}: not a valid experiment name")
     files = variant_files()
@@ -66,15 +71,12 @@ def load(name: str) -> dict:
                               f"root or set ${ENV} to the folder that holds them")
         raise ConfigError(f"--experiment={name}: unknown; available: {', '.join(sorted(files))} (variant files "
                           f"under {where})")
-    return dict(module(name).CONFIG)
+    return files[name]
 
 
 def module(name: str):
     """The imported module of variant ``name`` (its CONFIG and whatever else a driver reads from it)."""
-    path = variant_files().get(name)
-    if path is None:
-        load(name)  # raises the error naming the choices
-    return _import(path)
+    return _import(_path(name))
 
 
 def _import(path: str):
