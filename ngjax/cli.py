@@ -13,8 +13,9 @@ from typing import Callable, Optional
 
 from absl import app, flags, logging
 
-from ngjax.config import FIELDS, SECTION_OF, SECTIONS, Config, ConfigError, normalize_remove, validate
-from ngjax.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedRun, NgjaxError
+from ngjax.config import (FIELDS, RECURRENCE_ALIASES, SECTION_OF, SECTIONS, Config, ConfigError, normalize_remove,
+                          upgrade, validate)
+from ngjax.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedRun, NgjaxError, describe_os_error
 
 FLAGS = flags.FLAGS
 
@@ -39,6 +40,10 @@ def define_config_flags(names: Optional[list] = None, flag_values=FLAGS) -> None
         text = meta["help"] + (f" One of: {', '.join(meta['choices'])}." if meta["choices"] else "")
         default = list(field.default) if isinstance(field.default, tuple) else field.default
         define[_kind(field)](name, default, text, flag_values=flag_values, module_name=SECTION_OF[name])
+    if names is None or "recurrence" in names:  # the old names, so that old commands keep working
+        for name, value in RECURRENCE_ALIASES:
+            flags.DEFINE_boolean(name, None, f"Old name of --recurrence={value}.", flag_values=flag_values,
+                                 module_name="speed")
 
 
 def config_from_flags(flag_values=FLAGS) -> Config:
@@ -55,8 +60,20 @@ def config_from_flags(flag_values=FLAGS) -> Config:
             continue
         if flag_values[name].present or name not in values:
             values[name] = flag_values[name].value
+    old = {name: flag_values[name].value for name, _ in RECURRENCE_ALIASES
+           if name in flag_values and flag_values[name].present}
+    if old:  # --manual_backward / --distinct_words given: they override an --experiment's --recurrence
+        given = flag_values["recurrence"].value if flag_values["recurrence"].present else None
+        values["recurrence"] = upgrade({**old, "recurrence": given})["recurrence"]
     values["remove"] = normalize_remove(values.get("remove"))
     return validate(Config.from_dict(values))
+
+
+def folder_flag(name: str, value: Optional[str]) -> Optional[str]:
+    """A folder flag's value; given but empty (``--workdir=``) is a bad flag, not the default."""
+    if value is not None and not value.strip():
+        raise ConfigError(f"--{name} is empty; give a folder (or leave --{name} out for its default)")
+    return value
 
 
 class _QuietLibraries:
@@ -106,6 +123,9 @@ def run(main: Callable[[list], Optional[int]], verbosity: int = logging.INFO) ->
             code = EXIT_INTERRUPTED
         except NgjaxError as e:
             print(f"error: {e}", file=sys.stderr)
+            code = EXIT_ERROR
+        except OSError as e:  # the file system: read-only, full, no permission (nothing half-written: files.py)
+            print(f"error: {describe_os_error(e)}", file=sys.stderr)
             code = EXIT_ERROR
         sys.exit(code or 0)
 

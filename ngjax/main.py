@@ -22,8 +22,12 @@ flags.DEFINE_string("restore_from", None, "Initialise from another run's checkpo
 flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0 (jax.distributed).", module_name="many hosts")
 flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.", module_name="many hosts")
 flags.DEFINE_integer("process_id", None, "Multi-host: this process's index (0 writes the files).", module_name="many hosts")
-flags.DEFINE_integer("cpu_devices", 0, "On CPU: split the host into N JAX devices before JAX starts (0: one); "
-                     "--cpu_devices=2 --shard=directions runs a bidirectional layer's directions on two cores.", module_name="speed")
+flags.DEFINE_integer("cpu_devices", None, "On CPU: split the host into N JAX devices before JAX starts (0: one). "
+                     "Default: 2 where --shard=auto runs a bidirectional layer's two directions on two cores, else one.",
+                     module_name="speed")
+flags.DEFINE_boolean("restart", False, "Start the run in --workdir over: its files are first moved to "
+                     "WORKDIR/attic/<UTC time>/ (nothing is deleted). For a run that cannot continue (damaged "
+                     "checkpoints, another config).", module_name="run")
 flags.DEFINE_boolean("report", True, "At the end, write plots/, report.txt and samples.md (see ngjax.report).", module_name="run")
 FLAGS = flags.FLAGS
 
@@ -38,12 +42,18 @@ def main(argv) -> int:
         print(f"error: unexpected arguments {argv[1:]}; all options are --flags (see --help)", file=sys.stderr)
         return EXIT_USAGE
     cfg = cli.config_from_flags()
-    workdir = FLAGS.workdir or default_workdir(cfg)
-    from ngjax.train import devices as distributed, loop as train  # imports jax: after the flags are known good
+    workdir = cli.folder_flag("workdir", FLAGS.workdir) or default_workdir(cfg)
+    cli.folder_flag("cache_dir", FLAGS.cache_dir)
+    from ngjax.run import workdir as workdir_lib
+    from ngjax.train import devices as distributed, fastest, loop as train  # imports jax: after the flags are known good
 
-    distributed.set_cpu_devices(FLAGS.cpu_devices)
+    cpu_devices = FLAGS.cpu_devices
+    if cpu_devices is None:
+        cpu_devices = fastest.cpu_devices(cfg, None if FLAGS.restart else workdir_lib.saved_config(workdir))
+    distributed.set_cpu_devices(cpu_devices)
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-    summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from, report=FLAGS.report)
+    summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from, report=FLAGS.report,
+                                       restart=FLAGS.restart)
     final = summary.get("final") or {}
     if final and distributed.is_main():
         print(f"Done: {summary['epochs']} epochs, test accuracy {final['test_accuracy']:.4f}; "

@@ -224,9 +224,9 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
     common = [f"--data_dir={shared_archive}", f"--cache_dir={cache}", "--epochs=1", "--report=false"]
     seed = run_main("--experiment=seed_lstm", f"--workdir={tmp_path / 'seed'}", *common, timeout=900)
     # the teachers' model (experiments/ladder/steps/beyond_rand128_maxmean.py), made small: 32 units, 64-d, 64 tokens
-    # (with --manual_backward, the hand-written backward pass, here on the real data)
+    # (with --recurrence=distinct, the hand-written backward pass and distinct words, here on the real data)
     small = run_main("--experiment=beyond_rand128_maxmean", "--hidden_size=32", "--embed_dim=64", "--seq_len=64",
-                     "--val_fraction=0", "--early_stopping=0", "--manual_backward", f"--workdir={tmp_path / 'small'}",
+                     "--val_fraction=0", "--early_stopping=0", "--recurrence=distinct", f"--workdir={tmp_path / 'small'}",
                      *common, timeout=900)
     assert seed.returncode == 0 and small.returncode == 0, (seed.stderr[-1500:], small.stderr[-1500:])
     # the chosen model (experiments/ladder/students/beyond_distill_mixed_lin_ema.py, evaluated with its weight average), as small, taught by the small run
@@ -237,7 +237,8 @@ def test_a_small_long_document_model_beats_the_seed_model_at_the_same_budget(sha
                       f"--cache_dir={cache}", "--mix_copies=1", "--mix_length=64", timeout=900)
     assert made.returncode == 0, made.stderr[-1500:]
     student = run_main("--experiment=beyond_distill_mixed_lin_ema", f"--teacher={tmp_path / 'teacher.npz'}", "--hidden_size=32",
-                       "--embed_dim=64", "--seq_len=64", "--val_fraction=0", "--early_stopping=0", "--manual_backward",
+                       "--embed_dim=64", "--seq_len=64", "--val_fraction=0", "--early_stopping=0",
+                       "--manual_backward",  # the old name of --recurrence=manual, over the variant's pinned autodiff
                        f"--workdir={tmp_path / 'student'}", *common, timeout=900)
     assert student.returncode == 0, student.stderr[-1500:]
     acc = {k: json.load(open(tmp_path / k / "summary.json"))["final"]["test_accuracy"]

@@ -38,7 +38,12 @@ BEYOND = ["--cell=gru", "--bidirectional", "--pool=max", "--dropout=0.5", "--emb
 
 def _final_arrays(workdir):
     steps = sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
-    tree = ocp.PyTreeCheckpointer().restore(os.path.join(workdir, "checkpoints", str(steps[-1]), "state"))
+    path = os.path.join(workdir, "checkpoints", str(steps[-1]), "state")
+    ckptr = ocp.PyTreeCheckpointer()
+    # as host arrays: a run of a bidirectional model saves from its two CPU devices (--shard=auto)
+    as_numpy = jax.tree_util.tree_map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
+                                      ckptr.metadata(path).item_metadata.tree)
+    tree = ckptr.restore(path, args=ocp.args.PyTreeRestore(restore_args=as_numpy))
     return steps[-1], jax.tree_util.tree_leaves(tree)
 
 

@@ -34,19 +34,41 @@ def test_directions_on_two_devices_match_one_device():
 
 
 def test_directions_from_the_command_line(corpus_dir, glove8, tmp_path):
+    """Fast by default: a bidirectional model with no speed option runs each direction on its own CPU
+    device (two of them, made at start-up), with the hand-written backward pass and distinct words."""
     common = [f"--data_dir={corpus_dir}", f"--glove_path={glove8}", "--seq_len=12", "--batch_size=8",
-              "--bidirectional", "--pool=max", "--manual_backward", "--shard=directions", f"--cache_dir={tmp_path / 'c'}"]
-    r = run_module("ngjax.main", *common, f"--workdir={tmp_path / 'one'}", env={"XLA_FLAGS": ""})
+              "--bidirectional", "--pool=max", f"--cache_dir={tmp_path / 'c'}", "--report=false"]
+    r = run_module("ngjax.main", *common, "--shard=directions", "--cpu_devices=1", f"--workdir={tmp_path / 'one'}",
+                   env={"XLA_FLAGS": ""})
     assert r.returncode == 1 and "error: --shard=directions runs a bidirectional layer's two directions on two " \
-        "devices, and 1 are visible; on CPU add --cpu_devices=2" in r.stderr, r.stderr[-2000:]
+        "devices, and 1 are visible; on a CPU leave --cpu_devices out (or set it to 2)" in r.stderr, r.stderr[-2000:]
     assert not (tmp_path / "one").exists()  # refused before anything was written
-    r = run_module("ngjax.main", *common, "--cpu_devices=2", "--epochs=1", f"--workdir={tmp_path / 'two'}",
-                   "--report=false", "--distinct_words", env={"XLA_FLAGS": ""})
+    r = run_module("ngjax.main", *common, "--epochs=1", f"--workdir={tmp_path / 'two'}", env={"XLA_FLAGS": ""})
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "devices: 2 x cpu, --shard=directions" in r.stdout and "Epoch 1/1" in r.stdout
+    assert "devices: 2 x cpu, --shard=directions, --recurrence=distinct" in r.stdout and "Epoch 1/1" in r.stdout
+    saved = json.load(open(tmp_path / "two" / "config.json"))
+    assert (saved["recurrence"], saved["shard"]) == ("distinct", "directions")  # what ran, for the resume
+    # resumed with the old flag names of --recurrence given: kept apart from the fast choice, and refused
+    # nowhere (same math up to rounding); the saved choice is what an "auto" resume keeps
+    r = run_module("ngjax.main", *common, "--epochs=2", f"--workdir={tmp_path / 'two'}", "--manual_backward",
+                   "--nodistinct_words", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0 and "--recurrence=manual" in r.stdout, r.stderr[-3000:]
     # its checkpoint (saved from two devices) read back on one, to classify a text
     r = run_module("ngjax.predict", f"--workdir={tmp_path / 'two'}", "the space shuttle orbit", env={"XLA_FLAGS": ""})
     assert r.returncode == 0 and "sci.space" in r.stdout, r.stderr[-3000:]
+    # an old run folder (no --recurrence / --shard in its config.json) resumes as it was trained: one
+    # device, jax.grad of the scan
+    old = tmp_path / "old"
+    r = run_module("ngjax.main", *common, "--epochs=1", f"--workdir={old}", "--recurrence=autodiff", "--shard=data",
+                   "--cpu_devices=0", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0, r.stderr[-3000:]
+    saved = json.load(open(old / "config.json"))
+    del saved["recurrence"], saved["shard"]
+    saved["manual_backward"] = saved["distinct_words"] = False
+    json.dump(saved, open(old / "config.json", "w"))
+    r = run_module("ngjax.main", *common, "--epochs=2", f"--workdir={old}", env={"XLA_FLAGS": ""})
+    assert r.returncode == 0 and "devices: 1 x cpu" in r.stdout and "--recurrence=autodiff" in r.stdout, \
+        r.stdout[-2000:] + r.stderr[-2000:]
 
 
 def test_launch_dry_run_prints_commands():

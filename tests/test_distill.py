@@ -141,7 +141,7 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
     bad = run_main(*args, f"--teacher={junk}", f"--workdir={tmp_path / 'b'}")
-    assert bad.returncode == 1 and "not a readable teacher file" in bad.stderr
+    assert bad.returncode == 1 and "not a teacher file (an .npz written by" in bad.stderr
     partial = tmp_path / "partial.npz"
     np.savez(partial, kind=np.array(distill.KIND), probs=np.zeros((2, 3)))
     half = run_main(*args, f"--teacher={partial}", f"--workdir={tmp_path / 'd'}")
@@ -149,6 +149,9 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     assert "Traceback" not in half.stderr
     other = run_main(*args, f"--teacher={out}", "--val_seed=1", f"--workdir={tmp_path / 'c'}")
     assert other.returncode == 1 and "another training split" in other.stderr
+    assert "--whole_train" not in other.stderr  # the advice for a student on train + validation only:
+    refit = run_main(*args, f"--teacher={out}", "--val_fraction=0", f"--workdir={tmp_path / 'r'}")
+    assert refit.returncode == 1 and "python -m ngjax.distill.teacher --whole_train" in refit.stderr
     with pytest.raises(NgjaxError, match="another split"):
         d0 = str(tmp_path / "other_split")
         train.train_and_evaluate(_cfg(corpus_dir, val_seed=1), d0, cache, report=False)
@@ -156,7 +159,7 @@ def test_bad_teacher_files_give_one_line_errors(corpus_dir, teachers, tmp_path):
     nowhere = run_module("ngjax.distill.teacher", f"--workdirs={tmp_path / 'nope'}", "--out=" + str(tmp_path / "t.npz"))
     assert nowhere.returncode == 1 and "--workdirs: " in nowhere.stderr and "no such folder" in nowhere.stderr
     empty = run_module("ngjax.distill.teacher", "--out=" + str(tmp_path / "t.npz"))
-    assert empty.returncode == 1 and "give at least one finished run folder" in empty.stderr
+    assert empty.returncode == 2 and "give at least one finished run folder" in empty.stderr  # a missing option
 
 
 def test_deleted_words_close_up_in_order_on_the_padding_side():

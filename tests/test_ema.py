@@ -1,7 +1,6 @@
 """--ema_decay: the parameters' moving average is what a run evaluates, selects, saves and predicts with."""
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp

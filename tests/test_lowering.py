@@ -1,7 +1,9 @@
 """Every program a run compiles lowers for CUDA and TPU too (``jax.export`` on this CPU-only machine):
 the training epoch, evaluation and prediction, for the seed's LSTM and SimpleRNN and for the best
-model's student (BiGRU, max+mean pools over outputs and word vectors, dropout, the hand-written
-backward pass, the distillation loss, clipping and the weight average). A CPU-only operation, a host
+model's student (BiGRU, max+mean pools over outputs and word vectors, dropout, the distillation
+loss, clipping and the weight average) with the implementation ``--recurrence=auto`` picks for it
+(the hand-written backward pass, each distinct word of a batch projected once, evaluation in
+length-sorted chunks). A CPU-only operation, a host
 callback or a bad dtype in any of them fails here before anyone pays for an accelerator. This is
 lowering only: nothing ran on a GPU or TPU (issue #36 has the device check)."""
 
@@ -15,7 +17,7 @@ import pytest
 from ngjax.config import Config
 from ngjax.distill.plugin import soft_loss
 from ngjax.model import network
-from ngjax.train import inputs, state as state_lib, steps
+from ngjax.train import buckets, inputs, state as state_lib, steps
 
 PLATFORMS = ("cpu", "cuda", "tpu")
 CASES = {
@@ -24,7 +26,8 @@ CASES = {
     "best_student": (Config(cell="gru", hidden_size=6, embeddings="random", embed_dim=8, bidirectional=True,
                             pool="maxmean", pool_embeddings=True, dropout=0.5, clip_norm=1.0, ema_decay=0.998),
                      dict(cell="gru", bidirectional=True, pool="maxmean", pool_embeddings=True, dropout=0.5,
-                          trainable_embedding=True, mask_padding=True, manual_backward=True), True),
+                          trainable_embedding=True, mask_padding=True, manual_backward=True,
+                          distinct_words=((4, 12, 16),)), True),
 }
 
 
@@ -52,5 +55,10 @@ def test_train_epoch_evaluation_and_predict_lower_for_cuda_and_tpu(name):
         epoch = functools.partial(steps.train_epoch, spec=spec, tx=tx, batch_size=4)
     _export(epoch, state, x, y)
     params = state_lib.full_params(state)
-    _export(functools.partial(steps.evaluate, spec=spec, batch_size=4), params, x, jnp.zeros((10,), jnp.int32))
+    sort = None
+    if distilled:  # what auto picks for it: the fast recurrence, so length-sorted evaluation
+        assert inputs.implementation(cfg) == "distinct" and steps.sorted_evaluation(cfg.replace(recurrence="distinct"))
+        sort = (*buckets.eval_plan(np.asarray(x), 6), False, 4)
+    _export(functools.partial(steps.evaluate, spec=spec, batch_size=4, buckets=sort), params, x,
+            jnp.zeros((10,), jnp.int32))
     _export(lambda p, t: jax.nn.softmax(network.apply(p, t, spec), -1), params, x)

@@ -113,7 +113,7 @@ def test_every_config_field_is_a_flag_with_its_default_help_and_choices():
     fv3 = flags.FlagValues()
     cli.define_config_flags(flag_values=fv3)
     fv3(["prog", "--shard=pipeline"])
-    with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are data, seeds, directions, none"):
+    with pytest.raises(ConfigError, match="--shard='pipeline': allowed values are auto, data, seeds, directions, none"):
         cli.config_from_flags(fv3)
 
 

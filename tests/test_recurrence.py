@@ -125,11 +125,15 @@ def test_project_gives_autodiffs_gradients():
 
 
 def test_manual_backward_needs_a_masked_model_and_reaches_the_spec():
-    with pytest.raises(ConfigError, match="--manual_backward.*--mask_padding"):
-        validate(Config(manual_backward=True))
-    cfg = validate(Config(cell="gru", bidirectional=True, pool="max", manual_backward=True))
-    assert spec_for(cfg, rows=10, num_classes=20).manual_backward
-    assert not spec_for(validate(Config(cell="gru", bidirectional=True)), rows=10, num_classes=20).manual_backward
+    for choice in ("manual", "distinct"):
+        with pytest.raises(ConfigError, match=f"--recurrence={choice}.*--mask_padding"):
+            validate(Config(recurrence=choice))
+        cfg = validate(Config(cell="gru", bidirectional=True, pool="max", recurrence=choice))
+        assert spec_for(cfg, rows=10, num_classes=20).manual_backward
+    assert spec_for(validate(Config(cell="gru", bidirectional=True)), rows=10, num_classes=20).manual_backward  # auto
+    assert not spec_for(validate(Config(cell="gru", bidirectional=True, recurrence="autodiff")), rows=10,
+                        num_classes=20).manual_backward
+    assert not spec_for(validate(Config(cell="gru")), rows=10, num_classes=20).manual_backward  # unmasked: auto
 
 
 def test_manual_backward_under_vmap_as_seeds_replicas_train():
@@ -200,13 +204,10 @@ def test_distinct_bounds_cover_the_sampled_batches_and_merge_shared_lengths():
     assert buckets.distinct_bounds(x, 8, order, plan) == ((8, 16, 64),)  # 512 positions, none listed
 
 
-def test_distinct_words_needs_the_manual_backward_pass_and_one_replica():
-    with pytest.raises(ConfigError, match="--distinct_words.*--manual_backward"):
-        validate(Config(bidirectional=True, pool="max", distinct_words=True))
-    with pytest.raises(ConfigError, match="--distinct_words.*--seeds=1"):
-        validate(Config(bidirectional=True, pool="max", manual_backward=True, distinct_words=True, seeds=2))
-    cfg = validate(Config(bidirectional=True, pool="max", manual_backward=True, distinct_words=True,
-                          length_buckets=2))
+def test_distinct_words_need_one_replica_and_reach_the_plans():
+    with pytest.raises(ConfigError, match="--recurrence=distinct.*--seeds>1"):
+        validate(Config(bidirectional=True, pool="max", recurrence="distinct", seeds=2))
+    cfg = validate(Config(bidirectional=True, pool="max", recurrence="distinct", length_buckets=2))
 
     class Data:
         x_train = np.asarray(_tokens()).repeat(20, axis=0)
@@ -214,4 +215,4 @@ def test_distinct_words_needs_the_manual_backward_pass_and_one_replica():
         x_val = None
     plans = steps.bucket_plans(Data, cfg.replace(batch_size=8))
     assert plans["distinct"] and all(b == 8 for b, _, _ in plans["distinct"])
-    assert "distinct" not in steps.bucket_plans(Data, cfg.replace(distinct_words=False, batch_size=8))
+    assert "distinct" not in steps.bucket_plans(Data, cfg.replace(recurrence="manual", batch_size=8))

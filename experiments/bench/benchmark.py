@@ -45,6 +45,11 @@ flags.DEFINE_integer("cpu_devices", 2, "CPU devices JAX starts with (--cpu_devic
                      "and *_distinct rows run a layer's two directions on two of them; every other row uses one "
                      "device.")
 flags.DEFINE_list("peers", ["keras", "torch"], "Peers to time (skipped when not installed).")
+flags.DEFINE_list("user_rows", ["bigru256", "bilstm256"],
+                  "Rows also timed as a user waits for them: the epoch `python -m ngjax.main` prints with the row's "
+                  "model options and no speed option (training plus the test set's evaluation, the defaults' "
+                  "implementation), beside Keras' fit with the test set as validation_data and PyTorch's loop with "
+                  "its evaluation of the test set ('' for none).")
 flags.DEFINE_string("out", "experiments/bench/results/benchmark", "Output path without extension.")
 flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
 FLAGS = flags.FLAGS
@@ -76,15 +81,15 @@ VARIANTS.update({
     "bigru256_buckets": dict(LONG, cell="gru", length_buckets=8),
     "bilstm256": dict(LONG, cell="lstm"),
     "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
-    "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, manual_backward=True),
-    "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True),
-    "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions"),
-    "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions"),
-    "bigru256_distinct": dict(LONG, cell="gru", length_buckets=8, manual_backward=True, shard="directions",
-                              distinct_words=True),
-    "bilstm256_distinct": dict(LONG, cell="lstm", length_buckets=8, manual_backward=True, shard="directions",
-                               distinct_words=True),
+    "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, recurrence="manual"),
+    "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, recurrence="manual"),
+    "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, recurrence="manual", shard="directions"),
+    "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, recurrence="manual", shard="directions"),
+    "bigru256_distinct": dict(LONG, cell="gru", length_buckets=8, recurrence="distinct", shard="directions"),
+    "bilstm256_distinct": dict(LONG, cell="lstm", length_buckets=8, recurrence="distinct", shard="directions"),
 })
+# The training-program rows time the reference implementation unless they name their own
+REFERENCE = dict(recurrence="autodiff", shard="data")
 PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
               "bilstm256_manual": "bilstm256", "bigru256_directions": "bigru256",
               "bilstm256_directions": "bilstm256", "bigru256_distinct": "bigru256",
@@ -146,11 +151,32 @@ def bench_ngjax(prep, repeats):
     return _time_epochs(run, repeats)
 
 
-def bench_keras(prep, repeats, table="keras"):
+def bench_keras(prep, repeats, table="keras", evaluate=False):
+    """Keras' ``fit`` for one epoch; ``evaluate``: one ``fit(epochs=1 + repeats)`` call with the
+    test set as ``validation_data``, as a user runs it (Keras then evaluates it at the end of every
+    epoch, as the seed's script does), each epoch timed by a callback from its start to its end."""
     from experiments.bench import keras_peer
 
     model = keras_peer.build(prep, table=table)
     x, y = prep.data.x_train, prep.data.y_train
+    if evaluate:
+        import keras
+
+        class Clock(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):  # after the validation pass
+                self.seconds.append(time.perf_counter() - self.t)
+
+        clock = Clock()
+        model.fit(x, y, batch_size=prep.cfg.batch_size, epochs=1 + repeats, shuffle=True, verbose=0,
+                  validation_data=(prep.data.x_test, prep.data.y_test), callbacks=[clock])
+        return clock.seconds[0], clock.seconds[1:]
 
     def run():
         model.fit(x, y, batch_size=prep.cfg.batch_size, epochs=1, shuffle=True, verbose=0)
@@ -158,7 +184,13 @@ def bench_keras(prep, repeats, table="keras"):
     return _time_epochs(run, repeats)
 
 
-def bench_torch(prep, repeats, table="keras"):
+# What ngjax.main evaluates at once (--eval_batch_size's default): PyTorch's evaluation gets the same
+TORCH_EVAL_BATCH = 1024
+
+
+def bench_torch(prep, repeats, table="keras", evaluate=False):
+    """PyTorch's training loop for one epoch; ``evaluate``: then the test set's loss and accuracy
+    (``torch.no_grad``, dropout off, TORCH_EVAL_BATCH documents at a time)."""
     import torch
 
     from experiments.bench.keras_peer import full_table
@@ -202,6 +234,21 @@ def bench_torch(prep, repeats, table="keras"):
     y = torch.from_numpy(prep.data.y_train.astype(np.int64)).to(dev)
     bs = prep.cfg.batch_size
 
+    xt = torch.from_numpy(prep.data.x_test.astype(np.int64)).to(dev)
+    yt = torch.from_numpy(prep.data.y_test.astype(np.int64)).to(dev)
+
+    def test():
+        net.eval()
+        loss = correct = 0.0
+        with torch.no_grad():
+            for i in range(0, xt.shape[0], TORCH_EVAL_BATCH):
+                logits = net(xt[i:i + TORCH_EVAL_BATCH])
+                target = yt[i:i + TORCH_EVAL_BATCH]
+                loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+                correct += float((logits.argmax(-1) == target).sum())
+        net.train()
+        return loss / xt.shape[0], correct / xt.shape[0]
+
     def run():
         perm = torch.randperm(x.shape[0], device=dev)
         for i in range(0, x.shape[0], bs):
@@ -212,10 +259,103 @@ def bench_torch(prep, repeats, table="keras"):
             loss.backward()
             for opt in opts:
                 opt.step()
+        if evaluate:
+            test()
         if dev == "cuda":
             torch.cuda.synchronize()
 
     return _time_epochs(run, repeats)
+
+
+def option_flags(options: dict) -> list:
+    """Config options as ngjax.main's command-line flags."""
+    out = []
+    for key, value in options.items():
+        if isinstance(value, bool):
+            out.append(f"--{key}" if value else f"--no{key}")
+        else:
+            out.append(f"--{key}={value}")
+    return out
+
+
+def bench_cli(name, repeats, data_dir, cache_dir):
+    """(first epoch, [warm epochs]) as ``python -m ngjax.main`` prints them for row ``name``'s model
+    options and no speed option: the default implementation, training plus the test evaluation."""
+    import re
+    import subprocess
+    import tempfile
+
+    from ngjax.errors import NgjaxError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "ngjax.main", *option_flags(VARIANTS[name]), f"--epochs={1 + repeats}",
+               "--report=false", f"--workdir={os.path.join(tmp, 'run')}"]
+        cmd += [f"--data_dir={data_dir}"] if data_dir else []
+        cmd += [f"--cache_dir={cache_dir}"] if cache_dir else []
+        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        seconds = [float(m) for m in re.findall(r"^Epoch \d+/\d+ - ([0-9.]+)s", r.stdout, re.M)]
+        if r.returncode or len(seconds) != 1 + repeats:
+            raise NgjaxError(f"{' '.join(cmd)} failed (exit {r.returncode}): {r.stderr.strip()[-500:]}")
+        chosen = re.search(r"^Processes: .*$", r.stdout, re.M)
+        return seconds[0], seconds[1:], " ".join(cmd[1:]), chosen.group(0) if chosen else ""
+
+
+def user_rows(names, repeats):
+    """The rows a user waits for: ngjax.main's printed epoch beside the peers' fit-with-evaluation."""
+    import re
+
+    from ngjax.config import Config
+
+    rows = []
+    for name in names:
+        first, warm, command, placement = bench_cli(name, repeats, FLAGS.data_dir, FLAGS.cache_dir)
+        command = re.sub(r"--workdir=\S+", "--workdir=W", command).replace(FLAGS.data_dir or "\0", "$D")
+        row = {"variant": name, "command": "python " + command,
+               "placement": placement, "ngjax": {"first": first, "warm": warm, "median": statistics.median(warm)}}
+        print(f"{name} (ngjax.main epoch with test evaluation): {row['ngjax']['median']:.2f} s", flush=True)
+        cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **dict(VARIANTS[name], recurrence="autodiff",
+                                                                   shard="data")))
+        prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
+        for peer in FLAGS.peers:
+            try:
+                first, warm = PEERS[peer](prep, repeats, PEER_TABLE.get(name, "keras"), evaluate=True)
+            except ImportError as e:
+                row[peer] = {"missing": str(e)}
+                continue
+            median = statistics.median(warm)
+            row[peer] = {"first": first, "warm": warm, "median": median, "ratio": median / row["ngjax"]["median"]}
+            print(f"{name}: {peer} with test evaluation {median:.2f} s, {row[peer]['ratio']:.2f}x ngjax", flush=True)
+        rows.append(row)
+    return rows
+
+
+def user_table(rows) -> list:
+    """Markdown lines of the user rows."""
+    if not rows:
+        return []
+    lines = ["\n## The epoch a user waits for: training plus the test set's evaluation\n",
+             "ngjax: the epoch time `python -m ngjax.main` prints (median of the warm epochs of one run; first "
+             "epoch, compile included, in brackets), with the row's model options and no speed option, so "
+             "the implementation is the defaults' choice (printed on the `Processes:` line). Keras: "
+             "one `fit(..., epochs=1 + repeats, validation_data=(x_test, y_test))`, each epoch timed from its "
+             "start to its end (after the validation pass) by a callback; PyTorch: the training loop, then "
+             f"the test set under `torch.no_grad()` in batches of {TORCH_EVAL_BATCH}. Same token arrays, same "
+             "model, same batch size.\n",
+             "| row | ngjax.main s/epoch (first) | " + " | ".join(f"{p} s/epoch (first) | {p}/ngjax"
+                                                          for p in FLAGS.peers) + " |",
+             "|" + "---|" * (2 + 2 * len(FLAGS.peers))]
+    for r in rows:
+        cells = [r["variant"], f"{r['ngjax']['median']:.2f} ({r['ngjax']['first']:.1f})"]
+        for p in FLAGS.peers:
+            if "median" in r.get(p, {}):
+                cells += [f"{r[p]['median']:.2f} ({r[p]['first']:.1f})", f"**{r[p]['ratio']:.2f}x**"]
+            else:
+                cells += ["not installed", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {r['variant']}: `{r['command']}` ({r['placement']})" for r in rows]
+    return lines
 
 
 PEERS = {"keras": bench_keras, "torch": bench_torch}
@@ -254,14 +394,19 @@ def main(argv):
 
     from ngjax.config import Config
 
-    check_variants(FLAGS.variants, "variants")
+    users = [n for n in FLAGS.user_rows if n]
+    if FLAGS.variants or not users:  # at least one row of either kind
+        check_variants(FLAGS.variants, "variants")
+    if users:
+        check_variants(users, "user_rows")
     from ngjax.train import devices as distributed
     from ngjax.errors import NgjaxError
 
     distributed.set_cpu_devices(FLAGS.cpu_devices)
     results = []
     for name in FLAGS.variants:
-        cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **VARIANTS[name]))
+        # the reference implementation unless the row names its own (--recurrence, --shard)
+        cfg = inputs.resolve(Config(data_dir=FLAGS.data_dir, **dict(REFERENCE, **VARIANTS[name])))
         prep = inputs.load_inputs(cfg, FLAGS.cache_dir)
         row = {"variant": name, "cell": cfg.cell, "seq_len": cfg.seq_len, "embeddings": cfg.embeddings,
                "embed_dim": cfg.embed_dim, "steps_per_epoch": -(-prep.data.x_train.shape[0] // cfg.batch_size)}
@@ -293,6 +438,7 @@ def main(argv):
                   f"{row[peer]['ratio']:.2f}x ngjax", flush=True)
         results.append(row)
 
+    users = user_rows(users, FLAGS.repeats)
     cache = bench_compile_cache(FLAGS.data_dir, FLAGS.cache_dir) if FLAGS.compile_cache else None
     if cache:
         print(f"compilation cache: first epoch {cache['cold']} s cold, {cache['warm']} s warm", flush=True)
@@ -304,7 +450,7 @@ def main(argv):
            "repeats": FLAGS.repeats}
     head = "| variant | steps/epoch | ngjax s/epoch (first) | " + " | ".join(
         f"{p} s/epoch (first) | {p}/ngjax" for p in FLAGS.peers) + " |"
-    lines = [head, "|" + "---|" * (3 + 2 * len(FLAGS.peers))]
+    lines = [head, "|" + "---|" * (3 + 2 * len(FLAGS.peers))] if results else []
     for r in results:
         cells = [r["variant"], str(r["steps_per_epoch"]), f"{r['ngjax']['median']:.3f} ({r['ngjax']['first']:.1f})"]
         for p in FLAGS.peers:
@@ -334,11 +480,13 @@ def main(argv):
                      "and PyTorch (SparseAdam on a sparse Embedding) update only the rows of the batch's "
                      "ids; Keras has no lazy Adam and runs the seed's dense Adam, so its ratio there "
                      "compares optimizers, not implementations.")
+    lines += user_table(users)
     md = (f"# Training speed, seconds per epoch (median of {FLAGS.repeats} warm epochs)\n\n"
           f"Command: `python -m experiments.bench.benchmark {' '.join(sys.argv[1:])}`\n\n"
           + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n\n" + "\n".join(lines) + "\n")
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    drivers.write_results(FLAGS.out, md, {"env": env, "results": results, "compile_cache": cache})
+    drivers.write_results(FLAGS.out, md, {"env": env, "results": results, "user_rows": users,
+                                        "compile_cache": cache})
     print(md)
     return 0
 

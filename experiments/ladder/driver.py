@@ -467,7 +467,7 @@ def plot(rows, svm, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    files.save_figure(fig, path)
     plt.close(fig)
 
 
@@ -509,6 +509,8 @@ def prior_rows(path):
 
 
 def main(argv):
+    if FLAGS.seeds < 1:
+        raise ConfigError(f"--seeds={FLAGS.seeds}: must be >= 1 (replicas per step while choosing)")
     if FLAGS.final_seeds < 0:
         raise ConfigError(f"--final_seeds={FLAGS.final_seeds}: must be >= 0")
     if FLAGS.student_seeds < 1 or (FLAGS.student_seeds > 1 and FLAGS.seeds != 1):

@@ -8,5 +8,7 @@ Without --glove_path the run stops at once saying so (the bundled vectors are 50
 Seed (Keras): test accuracy 0.2658 -> 0.4819 (train loss 2.5639 -> 1.3183).
 """
 
-CONFIG = dict(cell="lstm", seq_len=30, embeddings="glove", embed_dim=200, hidden_size=30,
+from experiments import REFERENCE
+
+CONFIG = dict(REFERENCE, cell="lstm", seq_len=30, embeddings="glove", embed_dim=200, hidden_size=30,
               epochs=50, batch_size=32)

@@ -5,4 +5,6 @@ Seed (Keras, GloVe 100d): test accuracy 0.2606 after epoch 1 -> 0.4859 after epo
 (train loss 2.5882 -> 1.3330). ngjax uses the bundled GloVe 50d unless --glove_path is given.
 """
 
-CONFIG = dict(cell="lstm", seq_len=30, embeddings="glove", hidden_size=30, epochs=50, batch_size=32)
+from experiments import REFERENCE
+
+CONFIG = dict(REFERENCE, cell="lstm", seq_len=30, embeddings="glove", hidden_size=30, epochs=50, batch_size=32)

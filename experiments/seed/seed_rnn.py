@@ -4,4 +4,6 @@ Command:  python -m ngjax.main --experiment=seed_rnn --data_dir=PATH/20news-byda
 Seed (Keras, GloVe 100d): test accuracy 0.2556 -> 0.2546 (train loss 2.3774 -> 2.3267).
 """
 
-CONFIG = dict(cell="rnn", seq_len=30, embeddings="glove", hidden_size=30, epochs=50, batch_size=32)
+from experiments import REFERENCE
+
+CONFIG = dict(REFERENCE, cell="rnn", seq_len=30, embeddings="glove", hidden_size=30, epochs=50, batch_size=32)

@@ -27,6 +27,7 @@ from absl import flags, logging
 
 from experiments import drivers
 from experiments.seed import SEED_RESULTS, SEED_VARIANTS, seed_config
+from ngjax import files
 from ngjax import cli
 from ngjax.errors import NgjaxError
 
@@ -111,7 +112,7 @@ def plot(rows, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    files.save_figure(fig, path)
     plt.close(fig)
 
 
@@ -132,6 +133,10 @@ def variant_names(requested) -> list:
 
 
 def main(argv):
+    from ngjax.config import ConfigError
+
+    if FLAGS.seeds < 1:
+        raise ConfigError(f"--seeds={FLAGS.seeds}: must be >= 1 (seeds per variant)")
     t0 = time.time()
     jobs, workers, code = drivers.train_all(lambda: make_jobs(variant_names(FLAGS.variants), FLAGS.seeds),
                                             FLAGS.workers, FLAGS.cache_dir)

@@ -77,7 +77,9 @@ def _read_members(data_dir: str) -> Dict[str, Dict[str, Dict[str, bytes]]]:
                         found[subset].setdefault(group, {})[name] = tar.extractfile(m).read()
                         break
     except (tarfile.TarError, OSError, EOFError) as e:
-        raise NgjaxError(f"--data_dir={data_dir}: cannot read the archive ({e}); pass the "
+        why = ("not a tar archive: empty, damaged or another format" if isinstance(e, tarfile.ReadError)
+               else " ".join(str(e).split())[:200] or type(e).__name__)
+        raise NgjaxError(f"--data_dir={data_dir}: cannot read the archive ({why}); pass the "
                          "20news-bydate.tar.gz archive or its extracted folder") from None
     return found
 

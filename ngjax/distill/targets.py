@@ -83,9 +83,11 @@ def load_targets(path: str, cfg, labels: np.ndarray, num_test: int) -> Targets:
     try:
         with np.load(path, allow_pickle=False) as f:
             got = {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise NgjaxError(f"--teacher={path}: not a readable teacher file ({e}); write it again with "
-                         "python -m ngjax.distill.teacher") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):  # text, another binary, truncated: numpy's
+        # own words would suggest loading it unsafely (allow_pickle), which is never the fix here
+        raise NgjaxError(f"--teacher={path}: not a teacher file (an .npz written by python -m "
+                         "ngjax.distill.teacher), or a damaged one; write it again with python -m ngjax.distill.teacher "
+                         "--workdirs=RUN[,RUN...] --out=FILE") from None
     missing = {"kind", "probs", "labels", "val_fraction", "val_seed", "remove"} - set(got)
     if missing or str(got["kind"]) != KIND:
         raise NgjaxError(f"--teacher={path}: not an ngjax teacher file"
@@ -93,9 +95,12 @@ def load_targets(path: str, cfg, labels: np.ndarray, num_test: int) -> Targets:
     want = split_of(cfg)
     have = {"val_fraction": float(got["val_fraction"]), "val_seed": int(got["val_seed"]), "remove": str(got["remove"])}
     if have != want or not np.array_equal(got["labels"], labels):
+        whole = (" (a student on train + validation, --val_fraction=0, needs a teacher file written with "
+                 "python -m ngjax.distill.teacher --whole_train)" if not want["val_fraction"] and have["val_fraction"]
+                 else "")
         raise NgjaxError(f"--teacher={path}: its teachers were trained on another training split ({have}) than "
                          f"this run's ({want}); use the teacher's --val_fraction/--val_seed/--remove or "
-                         "write a teacher file for this split")
+                         f"write a teacher file for this split{whole}")
     probs = np.asarray(got["probs"], np.float64)
     if probs.ndim != 2 or probs.shape[0] != len(labels):
         raise NgjaxError(f"--teacher={path}: probabilities of shape {probs.shape} for {len(labels)} documents")

@@ -34,9 +34,12 @@ the teacher, so selection and results stay as for any run.
 
 from __future__ import annotations
 
+import os
+
 from ngjax.distill import targets as distill, linear
 from ngjax.distill.ensemble import (cross_fitted_probabilities, ensemble_probabilities, mixed_probabilities,
                                     test_probabilities)
+from ngjax.config import ConfigError
 from ngjax.errors import NgjaxError
 
 
@@ -44,13 +47,7 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        raise NgjaxError(f"unexpected arguments {argv[1:]}; use --workdirs=RUN,RUN --out=FILE")
-    if not FLAGS.out:
-        raise NgjaxError("--out: give the teacher file to write (e.g. teacher.npz)")
-    if FLAGS.mix_copies < 0 or FLAGS.mix_length < 1:
-        raise NgjaxError(f"--mix_copies={FLAGS.mix_copies} / --mix_length={FLAGS.mix_length}: must be >= 0 / >= 1")
-    linear.check(FLAGS.linear_weight, FLAGS.cross_fit, FLAGS.linear_c)
+    check_options(argv, FLAGS)
     make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
     probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
                                 seed=FLAGS.seed, whole_train=FLAGS.whole_train)
@@ -73,6 +70,31 @@ def main(argv) -> int:
     print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
           f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {acc:.4f}")
     return 0
+
+
+def check_options(argv, FLAGS) -> None:
+    """Every option checked before any run is read (ConfigError: exit code 2)."""
+    if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments {argv[1:]}; use --workdirs=RUN,RUN --out=FILE")
+    if not FLAGS.out or not FLAGS.out.strip():
+        raise ConfigError("--out: give the teacher file to write (e.g. teacher.npz)")
+    if not FLAGS.workdirs:
+        raise ConfigError("--workdirs: give at least one finished run folder whose probabilities are the targets "
+                          "(--workdirs=RUN[,RUN...])")
+    seen = {}
+    for w in FLAGS.workdirs:
+        key = os.path.realpath(w)
+        if key in seen:
+            raise ConfigError(f"--workdirs names one run twice ({seen[key]} and {w}); each teacher once")
+        seen[key] = w
+    if FLAGS.mix_copies < 0 or FLAGS.mix_length < 1:
+        raise ConfigError(f"--mix_copies={FLAGS.mix_copies} / --mix_length={FLAGS.mix_length}: must be >= 0 / >= 1")
+    if not 0.0 <= FLAGS.delete < 1.0 or FLAGS.passes < 1:
+        raise ConfigError(f"--delete={FLAGS.delete} / --passes={FLAGS.passes}: must be in [0, 1) / >= 1")
+    try:
+        linear.check(FLAGS.linear_weight, FLAGS.cross_fit, FLAGS.linear_c)
+    except NgjaxError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _define_flags() -> None:

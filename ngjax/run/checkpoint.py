@@ -8,9 +8,11 @@ is moved to ``WORKDIR/checkpoints_corrupt/`` (never deleted) and the step before
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -62,15 +64,47 @@ class Checkpoints:
 
     def save(self, step: int, state: Any, meta: dict, force: bool = False) -> None:
         meta = dict(meta, fingerprint=fingerprint(state), saved_at=time.time())
-        self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                        meta=ocp.args.JsonSave(meta)), force=force)
+        self._room_for(state)
+        with self._writing():
+            self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                            meta=ocp.args.JsonSave(meta)), force=force)
 
     def wait(self) -> None:
-        self.manager.wait_until_finished()
+        with self._writing():
+            self.manager.wait_until_finished()
 
     def close(self) -> None:
-        self.manager.wait_until_finished()
+        with self._writing():
+            self.manager.wait_until_finished()
         self.manager.close()
+
+    def _room_for(self, state: Any) -> None:
+        """Refuse a save that cannot fit (a full disk) before Orbax starts writing it."""
+        need = 2 * sum(getattr(a, "nbytes", 0) for a in jax.tree_util.tree_leaves(state)) + (1 << 20)
+        try:
+            free = shutil.disk_usage(self.directory).free
+        except OSError:
+            return
+        if free < need:
+            raise NgjaxError(f"no room for a checkpoint in {self.directory}: {free >> 20} MB free, about "
+                             f"{need >> 20} MB needed; free some space (the run resumes from its last checkpoint) "
+                             "or use another --workdir")
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """A failed write (a full disk, no permission) as one NgjaxError naming the folder."""
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 - Orbax / TensorStore raise many kinds
+            text = str(e)
+            if isinstance(e, OSError) or "No space left" in text or "RESOURCE_EXHAUSTED" in text or \
+                    "Permission denied" in text or "Read-only file system" in text:
+                why = next((w for w in ("No space left on device", "Permission denied", "Read-only file system")
+                            if w in text), _reason(e))
+                raise NgjaxError(f"cannot write a checkpoint in {self.directory} ({why}); free some space or "
+                                 "fix the folder (the run resumes from its last checkpoint), or use another "
+                                 "--workdir") from None
+            raise
 
     def restore(self, step: int, abstract_state: Any) -> Tuple[Any, dict]:
         """Restore one step and check it against its fingerprint (raises on any problem)."""
@@ -93,7 +127,7 @@ class Checkpoints:
                 state, meta = self.restore(step, abstract_state)
                 return step, state, meta
             except Exception as e:  # orbax/tensorstore raise many kinds on damaged files
-                reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+                reason = _reason(e)
                 logging.warning("checkpoint %s/%d cannot be restored (%s); trying the one before",
                                 self.directory, step, reason)
                 print(f"warning: checkpoint step {step} is damaged ({reason}); "
@@ -102,8 +136,10 @@ class Checkpoints:
                     self._quarantine(step)
         if steps:
             where = "left in place" if self.read_only else "moved to checkpoints_corrupt/ untouched"
+            fix = "repair them" if self.read_only else ("--restart to set the run's files aside (in attic/) and "
+                                                        "train from epoch 1, a new --workdir, or repair them")
             raise NgjaxError(f"none of the checkpoints in {self.directory} (steps {steps}) can be "
-                             f"restored; they were {where}. Use a new --workdir, or repair them")
+                             f"restored; they were {where}. Use {fix}")
         return None
 
     def _quarantine(self, step: int) -> None:
@@ -114,6 +150,12 @@ class Checkpoints:
         if os.path.exists(src):
             shutil.move(src, dst)
         self.manager.reload()
+
+
+def _reason(e: Exception) -> str:
+    """One short line for why a restore failed (no object reprs such as ``<bound method ...>``)."""
+    text = re.sub(r"<[^<>]*>", "...", str(e).splitlines()[0] if str(e) else "").strip(" :")
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
 
 
 def restore_from_path(path: str, abstract: Any) -> Any:

@@ -74,7 +74,7 @@ def plot_curves(history: List[dict], path: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    files.save_figure(fig, path)
     plt.close(fig)
 
 
@@ -99,7 +99,7 @@ def plot_confusion(cm: np.ndarray, names: Sequence[str], path: str, title: str) 
                         color="white" if norm[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true group's messages")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    files.save_figure(fig, path)
     plt.close(fig)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from typing import Any, List, Optional
 
 from ngjax import files
-from ngjax.config import HARMLESS_KEYS, LEGACY_DEFAULTS, Config
+from ngjax.config import HARMLESS_KEYS, LEGACY_DEFAULTS, Config, upgrade
 from ngjax.errors import NgjaxError
 
 CONFIG_FILE = "config.json"
@@ -40,10 +41,13 @@ def _has_results(workdir: str) -> bool:
         os.path.exists(metrics) and os.path.getsize(metrics) > 0)
 
 
-def check(cfg: Config, workdir: str) -> None:
-    """Refuse a workdir that is not a folder, or whose results come from a different model or data."""
+def check(cfg: Config, workdir: str, restart: bool = False) -> None:
+    """Refuse a workdir that is not a folder, or whose results come from a different model or data
+    (unless ``restart``: its files are then set aside, see :func:`set_aside`)."""
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise NgjaxError(f"--workdir={workdir} is a file, not a folder; pass a new or existing run folder")
+    if restart:
+        return
     saved_path = path(workdir, CONFIG_FILE)
     if not os.path.exists(saved_path) or not _has_results(workdir):
         return  # nothing to lose: a run that stopped before its first epoch is simply replaced
@@ -51,13 +55,45 @@ def check(cfg: Config, workdir: str) -> None:
         with open(saved_path) as f:
             saved = json.load(f)
     except (OSError, ValueError) as e:
-        raise NgjaxError(f"{saved_path} is unreadable ({e}); fix it or use a new --workdir") from None
+        raise NgjaxError(f"{saved_path} is unreadable ({e}); fix it, use a new --workdir, or --restart to set the "
+                         "run's files aside (in attic/) and train from epoch 1") from None
     diff = differing_keys(saved, cfg)
     if diff:
         now, saved = json.loads(cfg.to_json()), complete_saved(saved)
         shown = "; ".join(f"{k}: saved {saved.get(k)!r}, requested {now.get(k)!r}" for k in diff[:6])
         raise NgjaxError(f"--workdir={workdir} holds a run with a different config ({shown}); "
-                         "use a new --workdir, or repeat that run's flags to resume it")
+                         "use a new --workdir, repeat that run's flags to resume it, or --restart to set it aside "
+                         "(in attic/) and train this config there")
+
+
+ATTIC = "attic"  # where --restart sets a run's previous files aside
+
+
+def set_aside(workdir: str) -> Optional[str]:
+    """--restart: move everything in ``workdir`` (but earlier set-aside runs) to
+    ``workdir/attic/<UTC time>/`` and return that folder; None when there was nothing to move.
+    Nothing is deleted."""
+    if not os.path.isdir(workdir):
+        return None
+    names = sorted(n for n in os.listdir(workdir) if n != ATTIC)
+    if not names:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    dest = path(workdir, os.path.join(ATTIC, stamp))
+    n = 1
+    while os.path.exists(dest):
+        n += 1
+        dest = path(workdir, os.path.join(ATTIC, f"{stamp}-{n}"))
+    os.makedirs(dest)
+    for name in names:
+        os.replace(path(workdir, name), os.path.join(dest, name))
+    return dest
+
+
+def quarantined(workdir: str) -> List[str]:
+    """The damaged checkpoints moved aside (``checkpoints_corrupt/``), if any."""
+    folder = path(workdir, CHECKPOINTS + "_corrupt")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
 # ----------------------------------------------------------------------------- writers
@@ -166,6 +202,7 @@ def complete_saved(saved: dict) -> dict:
     """A saved config.json with every key: a missing one had its default value then (or, for the
     keys in LEGACY_DEFAULTS, the meaning it had before the option existed)."""
     defaults = {**json.loads(Config().to_json()), **LEGACY_DEFAULTS}
+    saved = upgrade(saved)  # the old names of today's options
     return {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
 
 

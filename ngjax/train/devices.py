@@ -91,7 +91,8 @@ def make_mesh(shard: str, seeds: int, batch_size: int, eval_batch_size: int):
     if shard == "directions":  # checked before the one-device case: asked for, it must happen
         if n != 2:
             raise NgjaxError(f"--shard=directions runs a bidirectional layer's two directions on two devices, "
-                             f"and {n} are visible; on CPU add --cpu_devices=2, else use --shard=data")
+                             f"and {n} are visible; on a CPU leave --cpu_devices out (or set it to 2), else use "
+                             "--shard=data")
         return Mesh(np.array(devices), (DIRECTIONS,))
     if n == 1 or shard == "none":
         return None
@@ -120,3 +121,10 @@ def place_arrays(arrays: Any, mesh, shard: str):
 
     placed = to_global(arrays, NamedSharding(mesh, P()))
     return placed, (NamedSharding(mesh, P("data")) if shard == "data" else None)
+
+
+def constrain(a: Any, sharding) -> Any:
+    """``a`` (an array or a tuple of them) split as ``sharding`` says, or as it is."""
+    if sharding is None:
+        return a
+    return jax.tree_util.tree_map(lambda v: jax.lax.with_sharding_constraint(v, sharding), a)

@@ -18,10 +18,12 @@ import optax
 from absl import logging
 
 from ngjax.model import network as model_lib
-from ngjax.train import optim
+from ngjax.train import fastest, optim
 from ngjax.config import RANDOM_EMBED_DIM, Config, validate
 from ngjax.errors import NgjaxError
 
+
+GLOVE_6B_DIMS = (50, 100, 200, 300)  # the glove.6B.zip files (https://nlp.stanford.edu/projects/glove/)
 
 # Modules that may add rows, fields and a loss to a run (each: applies(cfg), prepare(cfg, data, cache_dir)).
 TECHNIQUES = ("ngjax.distill.plugin",)
@@ -98,8 +100,12 @@ def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
         if cfg.embed_dim is not None and cfg.embed_dim != dim and cfg.glove_path is None:
             raise NgjaxError(
                 f"--embed_dim={cfg.embed_dim} needs a {cfg.embed_dim}-d GloVe file (the bundled vectors "
-                f"are {dim}-d): download glove.6B.zip from https://nlp.stanford.edu/projects/glove/ "
-                f"and pass --glove_path=PATH/glove.6B.zip:glove.6B.{cfg.embed_dim}d.txt")
+                f"are {dim}-d): " + (
+                    f"download glove.6B.zip from https://nlp.stanford.edu/projects/glove/ and pass "
+                    f"--glove_path=PATH/glove.6B.zip:glove.6B.{cfg.embed_dim}d.txt" if cfg.embed_dim in GLOVE_6B_DIMS
+                    else f"GloVe 6B comes in {', '.join(map(str, GLOVE_6B_DIMS))} dimensions; pass one of them with "
+                    f"its --glove_path, a {cfg.embed_dim}-d GloVe-format file, or --embeddings=random "
+                    f"--embed_dim={cfg.embed_dim}"))
         if cfg.embed_dim is not None and cfg.embed_dim != dim:
             src = cfg.glove_path or "the bundled GloVe 6B 50d vectors"
             raise NgjaxError(f"--embed_dim={cfg.embed_dim} disagrees with {src}, which has {dim} "
@@ -110,7 +116,9 @@ def resolve(cfg: Config, saved: Optional[dict] = None) -> Config:
     if cfg.lr_schedule != "constant" and not cfg.schedule_epochs:
         first = (saved or {}).get("schedule_epochs") or cfg.epochs
         cfg = cfg.replace(schedule_epochs=first)  # fixed at the first launch: resuming keeps it
-    return cfg
+    import jax
+
+    return validate(fastest.resolve(cfg, saved, jax.default_backend(), jax.device_count()))
 
 
 def default_unroll(platform: str, seq_len: int) -> int:
@@ -120,13 +128,18 @@ def default_unroll(platform: str, seq_len: int) -> int:
     return seq_len if seq_len <= 32 else 10
 
 
+def implementation(cfg: Config) -> str:
+    """The config's --recurrence, ``auto`` as ``ngjax.train.fastest`` resolves it."""
+    return fastest.recurrence(cfg) if cfg.recurrence == "auto" else cfg.recurrence
+
+
 def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model_lib.ModelSpec:
     """The static model description of a (resolved) config."""
     return model_lib.ModelSpec(cell=cfg.cell, rows=rows, embed_dim=cfg.embed_dim,
                                hidden_size=cfg.hidden_size, num_classes=num_classes,
                                trainable_embedding=cfg.embeddings == "random" or cfg.finetune_embedding,
                                mask_padding=cfg.mask_padding, unroll=unroll,
-                               manual_backward=cfg.manual_backward, bidirectional=cfg.bidirectional,
+                               manual_backward=implementation(cfg) in ("manual", "distinct"), bidirectional=cfg.bidirectional,
                                num_layers=cfg.num_layers, pool=cfg.pool, pool_embeddings=cfg.pool_embeddings,
                                embed_dropout=cfg.embed_dropout,
                                dropout=cfg.dropout)

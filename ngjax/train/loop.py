@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from typing import Callable, Optional
 
@@ -28,23 +29,31 @@ from ngjax.train.steps import Programs, bucket_plans, compile_programs, train_ep
 
 
 def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = None,
-                       restore_from: Optional[str] = None, report: bool = True) -> dict:
-    """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict."""
+                       restore_from: Optional[str] = None, report: bool = True, restart: bool = False) -> dict:
+    """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict.
+    ``restart``: set the folder's files aside (``workdir/attic/``) and train from the start."""
     t_start = time.perf_counter()
-    cfg = inputs_lib.resolve(cfg, workdir_lib.saved_config(workdir))
-    workdir_lib.check(cfg, workdir)
+    cfg = inputs_lib.resolve(cfg, None if restart else workdir_lib.saved_config(workdir))
+    workdir_lib.check(cfg, workdir, restart)
     mesh = distributed.make_mesh(cfg.shard, cfg.seeds, cfg.batch_size, cfg.eval_batch_size)
     run = inputs_lib.load_inputs(cfg, cache_dir)  # data and vectors first: a bad input leaves no workdir
     if cfg.shard == "directions":
         run = dataclasses.replace(run, spec=dataclasses.replace(run.spec, direction_mesh=mesh))
     say = _printer()
+    if restart and distributed.is_main():
+        aside = workdir_lib.set_aside(workdir)
+        if aside:
+            say(f"--restart: the run's previous files are in {aside}/", flush=True)
     _open_workdir(workdir, run, say)
     ckpts = _Saves(workdir, cfg, has_val=run.data.x_val is not None)
     state, history = _initial_state(run, mesh, ckpts.latest, restore_from, say)
     if distributed.is_main():
         workdir_lib.write_metrics(workdir, history)
     train_xy = run.train_arrays()
-    splits, batch_sharding = _place_data(run.data, train_xy, mesh, cfg.shard, say)
+    splits, batch_sharding = _place_data(run.data, train_xy, mesh, cfg.shard)
+    # the implementation, as chosen (--shard, --recurrence: auto picks the fastest, see ngjax.train.fastest)
+    say(f"Processes: {jax.process_count()}, devices: {1 if mesh is None else len(mesh.devices)} x "
+        f"{jax.devices()[0].platform}, --shard={cfg.shard}, --recurrence={cfg.recurrence}", flush=True)
     programs = compile_programs(cfg, run.spec, run.tx, state, batch_sharding, bucket_plans(run.data, cfg, train_xy[0]),
                                 **({"loss": run.loss} if run.loss else {}))
     with StopSignal() as stop:
@@ -118,6 +127,11 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
         step, state, meta = restored
         say(f"Restored checkpoint of epoch {epoch_of(state)} from {ckpts.directory}/{step}", flush=True)
         return state, list(meta.get("history", []))[: epoch_of(state)]
+    damaged = workdir_lib.quarantined(os.path.dirname(ckpts.directory))
+    if damaged:  # its history cannot be continued: refused on every launch until the user decides
+        raise NgjaxError(f"{os.path.dirname(ckpts.directory)} cannot continue: its checkpoints are damaged "
+                         f"(moved to checkpoints_corrupt/: {', '.join(damaged)}); --restart sets the run's files "
+                         "aside (in attic/) and trains from epoch 1, or use a new --workdir")
     if restore_from:
         fresh = state
         state = restore_from_path(restore_from, shapes)
@@ -128,18 +142,14 @@ def _initial_state(run: inputs_lib.RunInputs, mesh, ckpts: Checkpoints, restore_
     return state, []
 
 
-def _place_data(ds, train_xy, mesh, shard: str, say):
+def _place_data(ds, train_xy, mesh, shard: str):
     """({split: (x, y)} on the devices, batch sharding): ``train_xy`` (``RunInputs.train_arrays``: y
     the labels, or with a technique's rows a dict of per-row fields, and x its extra rows too), test
     and (if any) val."""
     host = {"train": train_xy, "test": (ds.x_test, ds.y_test)}
     if ds.x_val is not None:
         host["val"] = (ds.x_val, ds.y_val)
-    splits, batch_sharding = distributed.place_arrays(host, mesh, shard)
-    if mesh is not None:
-        say(f"Processes: {jax.process_count()}, devices: {len(mesh.devices)} x "
-            f"{jax.devices()[0].platform}, --shard={shard}", flush=True)
-    return splits, batch_sharding
+    return distributed.place_arrays(host, mesh, shard)
 
 
 def _train_epochs(run, state, history, splits, programs: Programs, saves: "_Saves", workdir, stop, say):
@@ -197,10 +207,14 @@ def _stop_if_not_finite(row: dict, epoch: int, ckpts: Checkpoints) -> None:
         return
     ckpts.wait()
     last = ckpts.steps()
-    raise NgjaxError(f"non-finite training loss ({row['train_loss']}) in epoch {epoch + 1}; "
-                     f"stopped without saving it (last good checkpoint: "
-                     f"{last[-1] if last else 'none'}). Lower --learning_rate and resume, "
-                     "or use a new --workdir")
+    if last:
+        fix = (f"to go on from it at a lower rate, start a new run from its weights: --restore_from="
+               f"{ckpts.directory}/{last[-1]} --learning_rate=LOWER --workdir=NEW (or start over: --restart "
+               "--learning_rate=LOWER)")
+    else:
+        fix = "start over at a lower rate: --restart --learning_rate=LOWER (or a new --workdir)"
+    raise NgjaxError(f"non-finite training loss ({row['train_loss']}) in epoch {epoch + 1}; stopped without "
+                     f"saving it (last good checkpoint: {last[-1] if last else 'none'}); {fix}")
 
 
 def _summary(run: inputs_lib.RunInputs, history: list, wall: float) -> dict:

@@ -1,4 +1,4 @@
-"""The compiled computation: a pure Adam step, whole epochs as one program, evaluation.
+"""The compiled computation: a pure Adam step, whole epochs as one program, the run's programs.
 
 ``train_step(state, batch) -> (state, metrics)`` is pure; callers jit it (with the state
 donated). ``train_epoch`` runs one epoch as a single compiled program: the epoch's permutation
@@ -6,6 +6,7 @@ is drawn on device from ``fold_in(fold_in(key(seed), SHUFFLE), epoch)``, the ful
 in a ``lax.scan`` and the last partial batch (Keras' smaller final batch: 11,314 = 353 * 32 +
 18 gives 354 steps) runs as one more step; with length buckets the batches come from
 ``ngjax.train.buckets``. ``--loop=step`` runs the same steps one jit call at a time, for debugging.
+Evaluation is ``ngjax.train.evaluation``; ``compile_programs`` jits all of a run's programs.
 Metrics are sums plus a count, normalised once per epoch on the host (``ngjax.train.metrics``).
 """
 
@@ -22,6 +23,9 @@ import optax
 
 from ngjax.train import buckets as buckets_lib
 from ngjax.train import metrics, optim
+from ngjax.train.devices import constrain
+from ngjax.train.evaluation import (eval_chunk, eval_step, evaluate, evaluate_ensemble,  # noqa: F401 (re-exported)
+                                    sorted_evaluation)
 from ngjax.model import network as model_lib
 from ngjax.config import Config
 from ngjax.train.state import SHUFFLE, STATE_AXES, TrainState, dropout_key
@@ -111,13 +115,6 @@ def epoch_batches(n: int, batch_size: int) -> Tuple[int, int]:
     return n // batch_size, n % batch_size
 
 
-def _constrain(a: Any, sharding) -> Any:
-    """``a`` (an array or a tuple of them) split as ``sharding`` says, or as it is."""
-    if sharding is None:
-        return a
-    return jax.tree_util.tree_map(lambda v: jax.lax.with_sharding_constraint(v, sharding), a)
-
-
 def _take(y: Any, idx) -> Any:
     """Rows ``idx`` of the per-row fields: the labels int32[N], or a dict of named arrays."""
     return jax.tree_util.tree_map(lambda v: v[idx], y)
@@ -141,7 +138,7 @@ def train_epoch(state: TrainState, x: jax.Array, y: Any, *, spec, tx, batch_size
             params, opt_state, step, acc = carry
             st = state.replace(params=params, opt_state=opt_state, step=step, frozen=frozen)
             tokens = x[idx] if length is None else buckets_lib.cut(x[idx], length, buckets[2])
-            st, sums = train_step(st, as_batch(_constrain(tokens, sharding), _constrain(_take(y, idx), sharding)),
+            st, sums = train_step(st, as_batch(constrain(tokens, sharding), constrain(_take(y, idx), sharding)),
                                   spec=spec, tx=tx, loss=loss)
             return st.params, st.opt_state, st.step, metrics.add(acc, sums)
         return body
@@ -183,47 +180,6 @@ def train_epoch_stepwise(state: TrainState, x: jax.Array, y: Any, *, spec, tx,
     return state.replace(epoch=state.epoch + 1), acc
 
 
-def _over_chunks(fn: Callable, x: jax.Array, y: jax.Array, batch_size: int, batch_sharding, buckets):
-    """Sum ``fn(tokens, labels, weights)`` over x: int32[N, T] in chunks of batch_size (one program),
-    or, with ``buckets`` = (order, plan, pre_padded), over length-sorted chunks at their own lengths."""
-    if buckets is not None:
-        order, plan, pre = buckets
-        total = None
-        for start, end, length in plan:
-            ids = jnp.asarray(order[start:end])
-            sums = fn(buckets_lib.cut(x[ids], length, pre), y[ids], jnp.ones((end - start,), jnp.float32))
-            total = sums if total is None else metrics.add(total, sums)
-        return total
-    n = x.shape[0]
-    chunks = -(-n // batch_size)
-    pad = chunks * batch_size - n
-    xp = jnp.pad(x, ((0, pad), (0, 0))).reshape(chunks, batch_size, -1)
-    yp = jnp.pad(y, (0, pad)).reshape(chunks, batch_size)
-    wp = (jnp.arange(chunks * batch_size) < n).astype(jnp.float32).reshape(chunks, batch_size)
-    per = jax.lax.map(lambda args: fn(*(_constrain(a, batch_sharding) for a in args)), (xp, yp, wp))
-    return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per)  # over chunks (not replicas)
-
-
-def evaluate(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
-             batch_sharding=None, buckets=None) -> Dict[str, jax.Array]:
-    """Summed loss/correct/count over x: int32[N, T], y: int32[N] (dropout off)."""
-    return _over_chunks(lambda xc, yc, wc: metrics.batch_sums(model_lib.apply(params, xc, spec), yc, wc)[0],
-                        x, y, batch_size, batch_sharding, buckets)
-
-
-def evaluate_ensemble(params: Dict[str, Any], x: jax.Array, y: jax.Array, *, spec, batch_size: int,
-                      param_axes, batch_sharding=None, buckets=None) -> Dict[str, Any]:
-    """K replicas (params with replica axes ``param_axes``) from one forward pass per chunk:
-    ``{"replicas": sums of shape [K], "ensemble": sums for the average of their probabilities}``."""
-    def fn(xc, yc, wc):
-        logits = jax.vmap(lambda p: model_lib.apply(p, xc, spec), in_axes=(param_axes,))(params)
-        replicas = jax.vmap(lambda lg: metrics.batch_sums(lg, yc, wc)[0])(logits)
-        probs = jax.nn.softmax(logits, axis=-1)
-        return {"replicas": replicas, "ensemble": metrics.probability_sums(jnp.mean(probs, axis=0), yc, wc)}
-
-    return _over_chunks(fn, x, y, batch_size, batch_sharding, buckets)
-
-
 @dataclasses.dataclass
 class Programs:
     """The compiled functions of a run: ``epoch(state, x, y)``, ``step(state, batch)`` (for
@@ -233,15 +189,6 @@ class Programs:
     epoch: Callable
     step: Callable
     evaluate: Dict[str, Callable]
-
-
-def eval_chunk(cfg: Config) -> int:
-    """Documents per evaluation chunk: --eval_batch_size for one replica; K replicas share it, so
-    a --seeds=K run evaluates in the memory of one (K=5 of a 400-token BiGRU at 1024 documents
-    each asked for 27 GB). A multiple of the devices when batches are split over them."""
-    n = jax.device_count() if cfg.shard == "data" else 1
-    chunk = max(1, cfg.eval_batch_size // cfg.seeds)
-    return max(n, chunk - chunk % n)
 
 
 def compile_programs(cfg: Config, spec, tx, state: TrainState, batch_sharding, buckets: Dict[str, Any],
@@ -273,13 +220,17 @@ def bucket_plans(ds, cfg: Config, x_train=None) -> Dict[str, Any]:
     (--transductive appends the test texts)."""
     x_train = ds.x_train if x_train is None else x_train
     plans = {}
+    pre = cfg.padding == "pre"
     if cfg.length_buckets:
-        pre = cfg.padding == "pre"
-        plans = {"train": (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre),
-                 "test": (*buckets_lib.eval_plan(ds.x_test, eval_chunk(cfg)), pre)}
-        if ds.x_val is not None:
-            plans["val"] = (*buckets_lib.eval_plan(ds.x_val, eval_chunk(cfg)), pre)
-    if cfg.distinct_words:
+        plans["train"] = (*buckets_lib.plan(x_train, cfg.batch_size, cfg.length_buckets), pre)
+    if cfg.length_buckets or sorted_evaluation(cfg):
+        # the fast recurrences evaluate each length's chunk in steps of a training batch (a
+        # working set that fits the caches); the reference evaluates the chunk at once
+        steps_of = (eval_step(cfg),) if sorted_evaluation(cfg) else ()
+        for split, x in (("test", ds.x_test), ("val", ds.x_val)):
+            if x is not None:
+                plans[split] = (*buckets_lib.eval_plan(x, eval_chunk(cfg)), pre, *steps_of)
+    if cfg.recurrence == "distinct":
         train = plans.get("train")
         plans["distinct"] = buckets_lib.distinct_bounds(x_train, cfg.batch_size, *(train[:2] if train else ()))
     return plans
