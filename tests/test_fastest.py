@@ -35,6 +35,8 @@ def test_cpu_devices_left_out_give_two_where_the_directions_run_apart():
     assert fastest.cpu_devices(BIGRU.replace(shard="directions"), cores=8) == 2
     assert fastest.cpu_devices(BIGRU.replace(shard="data"), cores=8) == 0
     assert fastest.cpu_devices(BIGRU.replace(seeds=2), cores=8) == 0
+    assert fastest.cpu_devices(BIGRU.replace(seeds=2, shard="directions"), cores=8) == 2  # asked for
+    assert fastest.cpu_devices(BIGRU.replace(shard="directions"), cores=1) == 2
     assert fastest.cpu_devices(SEED, cores=8) == 0 and fastest.cpu_devices(POOLED, cores=8) == 0
     # a run folder from before --shard=auto was trained on one device: resumed on one
     old = json.loads(BIGRU.replace(shard="data").to_json())

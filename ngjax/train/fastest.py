@@ -38,12 +38,14 @@ def _wants_directions(cfg: Config) -> bool:
 
 
 def cpu_devices(cfg: Config, saved: Optional[dict] = None, cores: Optional[int] = None) -> int:
-    """``--cpu_devices`` left out: 2 where the directions will run on two cores (``--shard`` auto or
-    directions, a bidirectional model, one replica, two or more cores; a resumed run's saved shard
-    counts), else 0 (JAX's default: one CPU device). Only JAX's CPU backend reads it."""
+    """``--cpu_devices`` left out: 2 where a bidirectional model's directions will run on two devices
+    (``--shard=directions`` asked for or resumed; or ``auto`` with one replica on two or more cores),
+    else 0 (JAX's default: one CPU device). Only JAX's CPU backend reads it."""
     shard = cfg.shard if cfg.shard != "auto" else (_saved(saved, "shard") or "auto")
     cores = (os.cpu_count() or 1) if cores is None else cores
-    return 2 if shard in ("auto", "directions") and _wants_directions(cfg) and cores >= 2 else 0
+    if shard == "directions" and cfg.bidirectional:  # asked for (or resumed): it needs two devices
+        return 2
+    return 2 if shard == "auto" and _wants_directions(cfg) and cores >= 2 else 0
 
 
 def recurrence(cfg: Config) -> str:
