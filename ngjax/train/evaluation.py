@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict
 import jax
 import jax.numpy as jnp
 
-from ngjax.config import Config, masked
+from ngjax.config import Config
 from ngjax.model import network as model_lib
 from ngjax.train import buckets as buckets_lib
 from ngjax.train import metrics
@@ -77,21 +77,25 @@ def eval_chunk(cfg: Config) -> int:
     """Documents per evaluation chunk: --eval_batch_size for one replica; K replicas share it, so
     a --seeds=K run evaluates in the memory of one (K=5 of a 400-token BiGRU at 1024 documents
     each asked for 27 GB). A multiple of the devices when batches are split over them."""
-    n = jax.device_count() if cfg.shard == "data" else 1
-    chunk = max(1, cfg.eval_batch_size // cfg.seeds)
-    return max(n, chunk - chunk % n)
+    return _whole_splits(max(1, cfg.eval_batch_size // cfg.seeds), cfg)
 
 
 def eval_step(cfg: Config) -> int:
     """Documents per step of a sorted evaluation: a training batch (a multiple of the devices when
     batches are split over them), at most a chunk."""
+    return min(eval_chunk(cfg), _whole_splits(cfg.batch_size, cfg))
+
+
+def _whole_splits(documents: int, cfg: Config) -> int:
+    """``documents`` rounded down to a multiple of the devices a batch is split over (at least one each)."""
     n = jax.device_count() if cfg.shard == "data" else 1
-    return min(eval_chunk(cfg), max(n, cfg.batch_size - cfg.batch_size % n))
+    return max(n, documents - documents % n)
 
 
 def sorted_evaluation(cfg: Config) -> bool:
     """Whether evaluation runs length-sorted chunks, each at its own length (less padding computed;
     a masked model's features do not depend on the padding): with the fast recurrences. The
     reference (``--recurrence=autodiff``) keeps fixed chunks in document order, as the committed
-    numbers were evaluated, so they reproduce bit for bit."""
-    return masked(cfg) and cfg.recurrence in ("manual", "distinct")
+    numbers were evaluated, so they reproduce bit for bit. (Config refuses the fast recurrences on an
+    unmasked model.)"""
+    return cfg.recurrence in ("manual", "distinct")
