@@ -87,27 +87,10 @@ def _train_logged(cfg, workdir: str, cache_dir) -> Optional[str]:
     return None
 
 
-def finished(cfg, workdir: str) -> bool:
-    """Whether ``workdir`` holds a finished run of ``cfg`` (its summary written, the same config,
-    --epochs reached or stopped early): the driver reads it back without starting it again."""
-    from ngjax.run.workdir import differing_keys
-    from ngjax.train.inputs import resolve
-
-    summary_path, config_path = (os.path.join(workdir, n) for n in ("summary.json", "config.json"))
-    if not (os.path.exists(summary_path) and os.path.exists(config_path)):
-        return False
-    try:
-        saved, summary = files.read_json(config_path), files.read_json(summary_path)
-        if differing_keys(saved, resolve(cfg, saved)):
-            return False
-    except (NgjaxError, ValueError, OSError):
-        return False  # let the run itself say what is wrong
-    return summary.get("epochs", 0) >= cfg.epochs or bool(summary.get("stopped_early"))
-
-
 def run_variants(jobs, workers: int, cache_dir) -> Optional[str]:
     """Train [(name, cfg, workdir)]; the first error as 'name: message', else None. Finished runs
     are read back, not started."""
+    from ngjax.run.workdir import finished
     from ngjax.train import loop as train
 
     todo = []

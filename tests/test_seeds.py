@@ -89,7 +89,7 @@ def test_seed_table_driver_writes_rows_and_resumes(corpus_dir, glove8, tmp_path)
     r = run_module("experiments.seed.table", *args2, timeout=600)
     assert r.returncode == 0 and r.stdout.count("read back") == 2 and "done" not in r.stdout
     # a variant stopped short of --epochs is resumed, not read back
-    from experiments.drivers import finished
+    from ngjax.run.workdir import finished
     w = os.path.join(runs2, "seed_rnn")
     cfg = Config.from_saved(json.load(open(os.path.join(w, "config.json"))))
     assert finished(cfg, w) and not finished(cfg.replace(epochs=3), w)

@@ -4,7 +4,10 @@
 through the 17 files they inherit from. ``tests/test_layout.py`` checks that this file equals that
 chain, so it cannot drift from the variant files behind the committed numbers.
 
-Commands (D=../shared/data/20news-bydate.tar.gz), from the repository root:
+One command (D=../shared/data/20news-bydate.tar.gz), from the repository root, with the fastest
+implementations (``--reference`` keeps the pins below; ``--refit`` adds the refit):
+    python -m ngjax.distill.recipe --data_dir=$D --workdir=runs/best
+The same, stage by stage:
     for s in 0 1 2 3 4; do
       python -m ngjax.main --experiment=beyond_rand128_maxmean --seed=$s --data_dir=$D --workdir=runs/teacher$s
     done
@@ -34,6 +37,7 @@ COMMON = dict(
 
 # The teachers: 5 seeds (0-4) of this configuration, with word dropout 0.25
 TEACHER = "beyond_rand128_maxmean"
+TEACHERS = 5
 TEACHER_CONFIG = dict(COMMON, embed_dropout=0.25)
 # The teacher file: their averaged probabilities blended with a TF-IDF + logistic regression member
 # at weight 1/6, on the training documents and on 2 mixed documents per training document

@@ -48,28 +48,37 @@ def main(argv) -> int:
 
     FLAGS = flags.FLAGS
     check_options(argv, FLAGS)
-    make = cross_fitted_probabilities if FLAGS.cross_fit else ensemble_probabilities
-    probs, labels, split = make(FLAGS.workdirs, FLAGS.cache_dir, delete=FLAGS.delete, passes=FLAGS.passes,
-                                seed=FLAGS.seed, whole_train=FLAGS.whole_train)
-    test = test_probabilities(FLAGS.workdirs, FLAGS.cache_dir) if FLAGS.transductive else None
+    made = write_file(FLAGS.workdirs, FLAGS.out, FLAGS.cache_dir, cross_fit=FLAGS.cross_fit, delete=FLAGS.delete,
+                      passes=FLAGS.passes, seed=FLAGS.seed, whole_train=FLAGS.whole_train,
+                      transductive=FLAGS.transductive, mix_copies=FLAGS.mix_copies, mix_length=FLAGS.mix_length,
+                      linear_weight=FLAGS.linear_weight, linear_c=FLAGS.linear_c)
+    print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {made['documents']} training documents, "
+          f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {made['accuracy']:.4f}")
+    return 0
+
+
+def write_file(workdirs, out: str, cache_dir=None, *, cross_fit: bool = False, delete: float = 0.0, passes: int = 1,
+               seed: int = 0, whole_train: bool = False, transductive: bool = False, mix_copies: int = 0,
+               mix_length: int = 400, linear_weight: float = 0.0, linear_c=linear.DEFAULT_CS) -> dict:
+    """Write the teacher file ``out`` of the finished runs ``workdirs`` (the options as the flags of
+    this command); returns {documents, accuracy (of the targets' argmax on the labels)}."""
+    make = cross_fitted_probabilities if cross_fit else ensemble_probabilities
+    probs, labels, split = make(workdirs, cache_dir, delete=delete, passes=passes, seed=seed,
+                                whole_train=whole_train)
+    test = test_probabilities(workdirs, cache_dir) if transductive else None
     mixes, mix_probs = None, None
-    if FLAGS.mix_copies:
-        mixes, mix_probs = mixed_probabilities(FLAGS.workdirs, FLAGS.mix_copies, FLAGS.mix_length, FLAGS.seed,
-                                               FLAGS.whole_train)
-        if len(mixes) != FLAGS.mix_copies * len(labels):
+    if mix_copies:
+        mixes, mix_probs = mixed_probabilities(workdirs, mix_copies, mix_length, seed, whole_train)
+        if len(mixes) != mix_copies * len(labels):
             raise NgjaxError(f"--mix_copies: {len(mixes)} mixed documents for {len(labels)} training documents; "
                              "was the data changed since the runs trained?")
     member = None
-    if FLAGS.linear_weight:
-        probs, test, mix_probs, member = linear.blend_into(FLAGS.workdirs, FLAGS.linear_weight, FLAGS.linear_c,
-                                                           FLAGS.whole_train, probs, labels, test, mixes, mix_probs)
-    distill.write(FLAGS.out, probs, labels, split, FLAGS.workdirs, delete=FLAGS.delete, passes=FLAGS.passes,
-                  whole_train=FLAGS.whole_train, cross_fit=FLAGS.cross_fit, test_probs=test, mixes=mixes,
-                  mix_probs=mix_probs, linear=member)
-    acc = float((probs.argmax(-1) == labels).mean())
-    print(f"wrote {FLAGS.out}: {len(FLAGS.workdirs)} teacher(s), {len(labels)} training documents, "
-          f"{'out-of-fold' if FLAGS.cross_fit else 'ensemble training'} accuracy {acc:.4f}")
-    return 0
+    if linear_weight:
+        probs, test, mix_probs, member = linear.blend_into(workdirs, linear_weight, linear_c, whole_train, probs,
+                                                           labels, test, mixes, mix_probs)
+    distill.write(out, probs, labels, split, workdirs, delete=delete, passes=passes, whole_train=whole_train,
+                  cross_fit=cross_fit, test_probs=test, mixes=mixes, mix_probs=mix_probs, linear=member)
+    return {"documents": int(len(labels)), "accuracy": float((probs.argmax(-1) == labels).mean())}
 
 
 def check_options(argv, FLAGS) -> None:

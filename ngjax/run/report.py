@@ -147,10 +147,11 @@ def main(argv) -> int:
     fv = flags.FLAGS
     if not fv.workdir:
         raise ConfigError("--workdir is required: pass a run folder made by python -m ngjax.main")
-    run = workdir_lib.load_run(fv.workdir)
+    workdir = workdir_lib.final_run(fv.workdir)  # a recipe's folder: its final run
+    run = workdir_lib.load_run(workdir)
     ds = data_lib.load_dataset(run.cfg, fv.cache_dir)
-    out = write_report(fv.workdir, run.params, run.spec, ds, workdir_lib.read_history(fv.workdir))
-    print(f"wrote {fv.workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md "
+    out = write_report(workdir, run.params, run.spec, ds, workdir_lib.read_history(workdir))
+    print(f"wrote {workdir}/plots/curves.png, plots/confusion.png, report.txt, samples.md "
           f"(test accuracy {out['test_accuracy']:.4f})")
     return 0
 

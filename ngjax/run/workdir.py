@@ -27,10 +27,27 @@ TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CHECKPOINTS = "checkpoints"
 BEST_CHECKPOINTS = "checkpoints_best"  # the best validation epoch (ngjax.train.selection)
+FINAL_RUN_FILE = "final_run.json"  # in a folder that stands for a run inside it (e.g. a recipe's)
 
 
 def path(workdir: str, name: str) -> str:
     return os.path.join(workdir, name)
+
+
+def final_run(workdir: str) -> str:
+    """The run folder ``workdir`` stands for: itself, or, for a folder of several runs whose
+    ``final_run.json`` names the one to use (``{"run": "student"}``, written by a recipe such as
+    ``ngjax.distill.recipe``), that run's folder."""
+    pointer = path(workdir, FINAL_RUN_FILE)
+    if os.path.exists(pointer) and not os.path.exists(path(workdir, CONFIG_FILE)):
+        try:
+            with open(pointer, encoding="utf-8") as f:
+                inner = json.load(f)["run"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise NgjaxError(f"{pointer}: unreadable ({e}); it names the folder's final run, e.g. "
+                             '{"run": "student"}') from None
+        return os.path.join(workdir, inner)
+    return workdir
 
 
 # ----------------------------------------------------------------------------- guards
@@ -172,6 +189,7 @@ def load_run(workdir: str) -> Run:
 
     if not os.path.isdir(workdir):
         raise NgjaxError(f"--workdir={workdir}: no such folder")
+    workdir = final_run(workdir)
     cfg = read_config(workdir)
     tokenizer = Tokenizer.from_json(_read(workdir, TOKENIZER_FILE))
     names = json.loads(_read(workdir, LABELS_FILE))
@@ -194,6 +212,23 @@ def load_run(workdir: str) -> Run:
     if cfg.seeds > 1:
         state = state_lib.replica(state, 0)  # predictions and reports use the first replica
     return Run(cfg, spec, tokenizer, names, state_lib.full_params(state), int(state.epoch))
+
+
+def finished(cfg: Config, workdir: str) -> bool:
+    """Whether ``workdir`` holds a finished run of ``cfg`` (its summary written, the same config,
+    --epochs reached or stopped early): a driver reads it back without starting it again."""
+    from ngjax.train.inputs import resolve
+
+    summary_path, config_path = path(workdir, SUMMARY_FILE), path(workdir, CONFIG_FILE)
+    if not (os.path.exists(summary_path) and os.path.exists(config_path)):
+        return False
+    try:
+        saved, summary = files.read_json(config_path), files.read_json(summary_path)
+        if differing_keys(saved, resolve(cfg, saved)):
+            return False
+    except (NgjaxError, ValueError, OSError):
+        return False  # let the run itself say what is wrong
+    return summary.get("epochs", 0) >= cfg.epochs or bool(summary.get("stopped_early"))
 
 
 # Resuming: which saved keys may differ from the request
