@@ -221,6 +221,10 @@ class SpeedConfig:
                        choices=("epoch", "step"), harmless=True)
     eval_batch_size: int = option(1024, "Evaluation chunk size (documents; --seeds=K replicas share it).",
                                   positive=True, harmless=True)
+    dtype: str = option("float32", "Compute dtype: float32 | bfloat16 (matmuls, activations and recurrent states in "
+                        "bfloat16, as TPUs and recent GPUs run fastest; parameters, Adam's state, the loss and the "
+                        "metrics stay float32, so checkpoints restore across dtypes with --restore_from). Changes "
+                        "the numbers by bfloat16's rounding.", choices=("float32", "bfloat16"))
 
     def check(self) -> None:
         if not is_int(self.unroll) or self.unroll < 0:

@@ -92,8 +92,8 @@ def input_bias(cell: str, p: Dict[str, jax.Array]) -> jax.Array:
     return p["bias"] if CELLS[cell].bias_rows == 1 else p["bias"][0]
 
 
-def initial_carry(cell: str, batch: int, hidden: int):
-    zeros = jnp.zeros((batch, hidden), jnp.float32)
+def initial_carry(cell: str, batch: int, hidden: int, dtype=jnp.float32):
+    zeros = jnp.zeros((batch, hidden), dtype)
     return (zeros,) * CELLS[cell].carry
 
 

@@ -52,9 +52,10 @@ def layer_name(cell: str, layer: int) -> str:
     return cell if layer == 0 else f"{cell}_{layer}"
 
 
-def embed(params: Dict[str, Dict[str, jax.Array]], tokens: jax.Array) -> jax.Array:
-    """tokens: int32[batch, T] -> float32[batch, T, E]."""
-    return jnp.take(params["embedding"]["table"], tokens, axis=0)
+def embed(params: Dict[str, Dict[str, jax.Array]], tokens: jax.Array, dtype: str = "float32") -> jax.Array:
+    """tokens: int32[batch, T] -> [batch, T, E] in ``dtype`` (the table's rows, cast: --dtype)."""
+    rows = jnp.take(params["embedding"]["table"], tokens, axis=0)
+    return rows if dtype == "float32" else rows.astype(dtype)
 
 
 class Words(NamedTuple):
@@ -105,7 +106,7 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
     key = jax.random.fold_in(rng, EMBED_DROPOUT) if drop else None
 
     def dense():
-        x = embed(params, tokens)  # [B, T, E]
+        x = embed(params, tokens, spec.dtype)  # [B, T, E]
         return dropout(key, x, spec.embed_dropout, x.shape[:2] + (1,)) if drop else x
 
     mask = tokens != 0 if spec.masked else None
@@ -122,8 +123,8 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
         run = functools.partial(_layer, p, mask=mask, spec=spec, sequences=sequences, pool=apart)
         if layer == 0 and bound is not None:  # each distinct word projected once; a batch with more: per token
             ids, where, count = distinct(tokens, bound, params["embedding"]["table"].shape[0])
-            scale = dropout(key, jnp.ones(tokens.shape + (1,)), spec.embed_dropout) if drop else None
-            rows = jnp.take(params["embedding"]["table"], ids, axis=0)
+            scale = dropout(key, jnp.ones(tokens.shape + (1,), spec.dtype), spec.embed_dropout) if drop else None
+            rows = embed(params, ids, spec.dtype)
             vectors = x  # None unless the word vectors are pooled too
             x = jax.lax.cond(count <= bound, lambda: run(Words(rows, where, scale)),
                              lambda: run(dense() if vectors is None else vectors))
@@ -174,7 +175,7 @@ def _forward(p, x: jax.Array, mask, spec, sequences: bool, reverse=0) -> jax.Arr
         return ys[-1] if isinstance(reverse, int) and not reverse else jnp.where(reverse == 1, ys[0], ys[-1])
     xw = jnp.einsum("bte,eg->tbg", x, p["kernel"]) + cells.input_bias(spec.cell, p)  # time-major [T, B, G*H]
     step = cells.CELLS[spec.cell].step
-    carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size)
+    carry = cells.initial_carry(spec.cell, x.shape[0], spec.hidden_size, x.dtype)
     if mask is not None:
         def body(carry, inp):
             xw_t, m_t = inp
@@ -208,7 +209,7 @@ def _bidirectional(p, x: jax.Array, mask, spec, sequences: bool) -> jax.Array:
     xw = jnp.stack([xw[:, 0], xw[::-1, 1]], axis=1)  # the backward direction reads time reversed
     m = jnp.stack([m, m[::-1]], axis=1)  # [T, 2, B, 1]
     step = jax.vmap(cells.CELLS[spec.cell].step)  # over the direction axis of params, carry, input
-    zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), jnp.float32)
+    zeros = jnp.zeros((2, x.shape[0], spec.hidden_size), x.dtype)
     carry = (zeros,) * cells.CELLS[spec.cell].carry
 
     def body(carry, inp):

@@ -55,6 +55,7 @@ class ModelSpec:
     # ``bound``) distinct words once (ngjax.model.encoder); other shapes, and a batch with more, project per token
     distinct_words: Tuple[Tuple[int, int, int], ...] = ()
     direction_mesh: Any = None  # --shard=directions: a 2-device Mesh over encoder.DIRECTIONS, else None
+    dtype: str = "float32"  # compute dtype (--dtype): parameters stay float32, cast where they are used
 
     def __post_init__(self):
         if self.pool_embeddings and self.pool == "last":  # Config refuses it too, with the flag's words
@@ -116,7 +117,8 @@ def init(rng: jax.Array, spec: ModelSpec, table: Optional[np.ndarray] = None) ->
 
 
 def features(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.Array] = None) -> jax.Array:
-    """tokens: int32[batch, T] -> the head's input float32[batch, F] (dropout when ``rng`` is given)."""
+    """tokens: int32[batch, T] -> the head's input [batch, F] in ``spec.dtype`` (dropout when ``rng`` is given)."""
+    params = in_compute_dtype(params, spec)
     if spec.pool == "last":
         h, _ = encoder.encode(params, tokens, spec, rng)
     else:
@@ -130,9 +132,22 @@ def features(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[j
 def apply(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.Array] = None) -> jax.Array:
     """tokens: int32[batch, seq_len] -> logits float32[batch, num_classes] (softmax head).
 
-    ``rng``: a training step's dropout key; None (evaluation, prediction) turns dropout off."""
-    return heads.dense(params["dense"], features(params, tokens, spec, rng))
+    ``rng``: a training step's dropout key; None (evaluation, prediction) turns dropout off. With
+    ``spec.dtype`` bfloat16 the computation is bfloat16 and the logits come back as float32."""
+    h = features(params, tokens, spec, rng)
+    return heads.dense(in_compute_dtype({"dense": params["dense"]}, spec)["dense"], h).astype(jnp.float32)
 
+
+def in_compute_dtype(params: Params, spec: ModelSpec) -> Params:
+    """``params`` as the computation reads them: unchanged in float32; with ``spec.dtype`` bfloat16 a
+    bfloat16 copy of every array but the embedding table, whose looked-up rows are cast instead (a
+    copy of a 60k-row table per step would cost more than the lookups). Gradients flow back through
+    the cast to the float32 parameters."""
+    if spec.dtype == "float32":
+        return params
+    dtype = jnp.dtype(spec.dtype)
+    return {name: (group if name == "embedding" else jax.tree_util.tree_map(lambda a: a.astype(dtype), group))
+            for name, group in params.items()}
 
 # ----------------------------------------------------------------------------- bookkeeping
 def split_trainable(params: Params, spec: ModelSpec) -> Tuple[Params, Params]:

@@ -8,6 +8,7 @@ collectively.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 import jax
@@ -24,6 +25,21 @@ def initialize(coordinator_address: Optional[str], num_processes: Optional[int],
     if jax.config.jax_platforms in (None, "", "cpu") or "cpu" in str(jax.config.jax_platforms):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address, num_processes, process_id)
+
+
+def use_compilation_cache(cache_dir: Optional[str] = None) -> Optional[str]:
+    """JAX's persistent compilation cache in ``<cache_dir>/xla`` (default ``$NGJAX_CACHE/xla`` or
+    ``~/.cache/ngjax/xla``), unless one is set already (``$JAX_COMPILATION_CACHE_DIR`` or the
+    config): a run compiles each program once per machine, and the runs of a recipe (teachers of one
+    configuration, resumed runs) load them instead of compiling again. Returns the folder in use."""
+    current = jax.config.jax_compilation_cache_dir or os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    if current:
+        return current
+    from ngjax.data.dataset import default_cache_dir
+
+    folder = os.path.join(cache_dir or default_cache_dir(), "xla")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    return folder
 
 
 def is_main() -> bool:

@@ -142,7 +142,7 @@ def spec_for(cfg: Config, rows: int, num_classes: int, unroll: int = 1) -> model
                                manual_backward=implementation(cfg) in ("manual", "distinct"), bidirectional=cfg.bidirectional,
                                num_layers=cfg.num_layers, pool=cfg.pool, pool_embeddings=cfg.pool_embeddings,
                                embed_dropout=cfg.embed_dropout,
-                               dropout=cfg.dropout)
+                               dropout=cfg.dropout, dtype=cfg.dtype)
 
 
 def learning_rate(cfg: Config, steps_per_epoch: int):

@@ -33,6 +33,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
     """Train ``cfg`` in ``workdir`` (resuming what is there) and return the summary dict.
     ``restart``: set the folder's files aside (``workdir/attic/``) and train from the start."""
     t_start = time.perf_counter()
+    distributed.use_compilation_cache(cache_dir)
     cfg = inputs_lib.resolve(cfg, None if restart else workdir_lib.saved_config(workdir))
     workdir_lib.check(cfg, workdir, restart)
     mesh = distributed.make_mesh(cfg.shard, cfg.seeds, cfg.batch_size, cfg.eval_batch_size)
