@@ -25,9 +25,9 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 from experiments import drivers
+from experiments.bench.torch_peer import TORCH_EVAL_BATCH, bench_torch, time_epochs
 from ngjax import cli  # noqa: E402
 from ngjax.train import state as state_lib
 from ngjax.train import inputs
@@ -54,47 +54,7 @@ flags.DEFINE_string("out", "experiments/bench/results/benchmark", "Output path w
 flags.DEFINE_boolean("compile_cache", True, "Also time a cold and a warm launch with a persistent compilation cache.")
 FLAGS = flags.FLAGS
 
-VARIANTS = {
-    "seed": dict(cell="lstm", seq_len=30, embeddings="glove"),
-    "seq50": dict(cell="lstm", seq_len=50, embeddings="glove"),
-    "seq100": dict(cell="lstm", seq_len=100, embeddings="glove"),
-    "rnn": dict(cell="rnn", seq_len=30, embeddings="glove"),
-    "random_emb": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50),
-    # a different optimizer (--embedding_optimizer=lazy_adam): ngjax and PyTorch (SparseAdam on a
-    # sparse Embedding) update only the batch's rows; Keras has no lazy Adam and runs dense Adam
-    "random_emb_lazy": dict(cell="lstm", seq_len=30, embeddings="random", embed_dim=50,
-                            embedding_optimizer="lazy_adam"),
-}
-# The long-document workload (../shared/PERF_NOTES.md): trainable 50-d table of 20k rows,
-# Bidirectional GRU(64) (or LSTM) over 256 post-truncated tokens, global max pool, dropout 0.5,
-# Dense(20), batch 64. ngjax masks padding (its pooling needs it); the peers do not. The
-# *_buckets rows are the same ngjax model with --length_buckets (less padding computed); their
-# peer times are those of the row they name in PEERS_FROM, measured in the same run; the *_manual
-# rows add --manual_backward (the masked recurrence's hand-written backward pass) to the buckets;
-# the *_directions rows add --shard=directions (each direction on its own CPU device, so on its own
-# core: --cpu_devices=2); the *_distinct rows add --distinct_words to those (the input projection and
-# its gradients once per distinct word of a batch, not per token).
-LONG = dict(hidden_size=64, bidirectional=True, pool="max", dropout=0.5, embeddings="random", embed_dim=50,
-            seq_len=256, batch_size=64, padding="post", truncating="post")
-VARIANTS.update({
-    "bigru256": dict(LONG, cell="gru"),
-    "bigru256_buckets": dict(LONG, cell="gru", length_buckets=8),
-    "bilstm256": dict(LONG, cell="lstm"),
-    "bilstm256_buckets": dict(LONG, cell="lstm", length_buckets=8),
-    "bigru256_manual": dict(LONG, cell="gru", length_buckets=8, recurrence="manual"),
-    "bilstm256_manual": dict(LONG, cell="lstm", length_buckets=8, recurrence="manual"),
-    "bigru256_directions": dict(LONG, cell="gru", length_buckets=8, recurrence="manual", shard="directions"),
-    "bilstm256_directions": dict(LONG, cell="lstm", length_buckets=8, recurrence="manual", shard="directions"),
-    "bigru256_distinct": dict(LONG, cell="gru", length_buckets=8, recurrence="distinct", shard="directions"),
-    "bilstm256_distinct": dict(LONG, cell="lstm", length_buckets=8, recurrence="distinct", shard="directions"),
-})
-# The training-program rows time the reference implementation unless they name their own
-REFERENCE = dict(recurrence="autodiff", shard="data")
-PEERS_FROM = {"bigru256_buckets": "bigru256", "bilstm256_buckets": "bilstm256", "bigru256_manual": "bigru256",
-              "bilstm256_manual": "bilstm256", "bigru256_directions": "bigru256",
-              "bilstm256_directions": "bilstm256", "bigru256_distinct": "bigru256",
-              "bilstm256_distinct": "bilstm256"}
-PEER_TABLE = {name: "stored" for name in ("bigru256", "bilstm256")}  # 20k rows, as PERF_NOTES' peers
+from experiments.bench.rows import PEER_TABLE, PEERS_FROM, REFERENCE, VARIANTS  # noqa: E402
 
 
 def check_variants(names, flag: str) -> None:
@@ -105,19 +65,6 @@ def check_variants(names, flag: str) -> None:
     if unknown or not names:
         raise ConfigError(f"--{flag}: unknown {unknown or 'empty list'}; rows of experiments/bench/benchmark.py: "
                           f"{', '.join(VARIANTS)}")
-
-
-def _time_epochs(run_epoch, repeats):
-    """(first epoch seconds, [warm epoch seconds])."""
-    t = time.perf_counter()
-    run_epoch()
-    first = time.perf_counter() - t
-    warm = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run_epoch()
-        warm.append(time.perf_counter() - t)
-    return first, warm
 
 
 def epoch_program(prep, data=None):
@@ -148,7 +95,7 @@ def bench_ngjax(prep, repeats):
         state[0], sums = epoch(state[0], x, y)
         jax.block_until_ready(sums)
 
-    return _time_epochs(run, repeats)
+    return time_epochs(run, repeats)
 
 
 def bench_keras(prep, repeats, table="keras", evaluate=False):
@@ -181,90 +128,7 @@ def bench_keras(prep, repeats, table="keras", evaluate=False):
     def run():
         model.fit(x, y, batch_size=prep.cfg.batch_size, epochs=1, shuffle=True, verbose=0)
 
-    return _time_epochs(run, repeats)
-
-
-# What ngjax.main evaluates at once (--eval_batch_size's default): PyTorch's evaluation gets the same
-TORCH_EVAL_BATCH = 1024
-
-
-def bench_torch(prep, repeats, table="keras", evaluate=False):
-    """PyTorch's training loop for one epoch; ``evaluate``: then the test set's loss and accuracy
-    (``torch.no_grad``, dropout off, TORCH_EVAL_BATCH documents at a time)."""
-    import torch
-
-    from experiments.bench.keras_peer import full_table
-
-    torch.manual_seed(0)
-    vectors, rows, dim = full_table(prep, table)
-    spec = prep.spec
-    lazy = prep.cfg.embedding_optimizer == "lazy_adam"
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = torch.nn.Embedding(rows, dim, sparse=lazy)
-            if vectors is not None:
-                self.emb.weight.data.copy_(torch.from_numpy(vectors))
-                self.emb.weight.requires_grad_(spec.trainable_embedding)
-            cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[spec.cell]
-            self.rnn = cls(dim, spec.hidden_size, num_layers=spec.num_layers, batch_first=True,
-                           bidirectional=spec.bidirectional)
-            self.drop = torch.nn.Dropout(spec.dropout)
-            self.out = torch.nn.Linear(spec.features, spec.num_classes)
-
-        def forward(self, t):
-            seq, h = self.rnn(self.emb(t))
-            if spec.pool == "max":
-                feats = seq.max(dim=1).values
-            elif spec.pool == "mean":
-                feats = seq.mean(dim=1)
-            else:
-                h = h[0] if isinstance(h, tuple) else h
-                feats = torch.cat([h[-2], h[-1]], -1) if spec.bidirectional else h[-1]
-            return self.out(self.drop(feats))
-
-    dev = "cuda" if torch.cuda.is_available() else "cpu"
-    net = Net().to(dev)
-    dense = [p for n, p in net.named_parameters() if p.requires_grad and not (lazy and n.startswith("emb."))]
-    opts = [torch.optim.Adam(dense, lr=1e-3, eps=1e-7)]
-    if lazy:
-        opts.append(torch.optim.SparseAdam(list(net.emb.parameters()), lr=1e-3, eps=1e-7))
-    x = torch.from_numpy(prep.data.x_train.astype(np.int64)).to(dev)
-    y = torch.from_numpy(prep.data.y_train.astype(np.int64)).to(dev)
-    bs = prep.cfg.batch_size
-
-    xt = torch.from_numpy(prep.data.x_test.astype(np.int64)).to(dev)
-    yt = torch.from_numpy(prep.data.y_test.astype(np.int64)).to(dev)
-
-    def test():
-        net.eval()
-        loss = correct = 0.0
-        with torch.no_grad():
-            for i in range(0, xt.shape[0], TORCH_EVAL_BATCH):
-                logits = net(xt[i:i + TORCH_EVAL_BATCH])
-                target = yt[i:i + TORCH_EVAL_BATCH]
-                loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
-                correct += float((logits.argmax(-1) == target).sum())
-        net.train()
-        return loss / xt.shape[0], correct / xt.shape[0]
-
-    def run():
-        perm = torch.randperm(x.shape[0], device=dev)
-        for i in range(0, x.shape[0], bs):
-            idx = perm[i:i + bs]
-            for opt in opts:
-                opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
-            loss.backward()
-            for opt in opts:
-                opt.step()
-        if evaluate:
-            test()
-        if dev == "cuda":
-            torch.cuda.synchronize()
-
-    return _time_epochs(run, repeats)
+    return time_epochs(run, repeats)
 
 
 def option_flags(options: dict) -> list:

@@ -107,7 +107,7 @@ def main(argv):
     kinds = [k for k, _ in KINDS]
     kinds = [k + s for k in kinds[:1] for s in (", per time step", ", per batch")] + kinds[1:]
     head = "| kind of work | " + " | ".join(rows) + " |"
-    lines = [f"# Where a long-document epoch's time goes (XLA's per-operation trace)\n",
+    lines = ["# Where a long-document epoch's time goes (XLA's per-operation trace)\n",
              f"Command: `{drivers.command('experiments.bench.profile_epoch')}`\n",
              f"One warm epoch over the first {FLAGS.docs} training documents per row; each cell: "
              "seconds of the operations' own time (share of the row's total). Tracing adds time per "

@@ -156,6 +156,8 @@ def run_recipe(workdir: str, stages: List[Stage], state: dict, cache_dir: Option
     files.write_json(os.path.join(workdir, "final_run.json"), {"run": [s for s in stages if s.cfg][-1].key})
     from ngjax.distill import recipe_results
 
+    launch["seconds"] = time.perf_counter() - t0
+    _save(workdir, state)
     results = recipe_results.collect(workdir, stages, state, command)
     recipe_results.write(workdir, results, out)
     say(recipe_results.markdown(results), flush=True)
@@ -223,9 +225,9 @@ def _selected_epoch(student_dir: str) -> int:
 def _left(stages: List[Stage], state: dict) -> str:
     """', about N min left' from the finished stages' times (teachers by the teachers' mean), or ''."""
     times = [r["seconds"] for k, r in state["stages"].items() if k.startswith("teachers/")]
-    if not times:
-        return ""
     runs = [s for s in stages if s.key.startswith("teachers/")]
+    if not times or not runs:
+        return ""
     left = len(runs) * sum(times) / len(times)
     others = [s.title for s in stages if s.cfg is not None and not s.key.startswith("teachers/")]
     return f"; about {_minutes(left)} left for the teachers" + (f", then the {others[0]}" if others else "")
@@ -236,11 +238,8 @@ def _minutes(seconds: float) -> str:
 
 
 def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    with open(path, "rb") as f:  # a teacher file: a few MB
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def _save(workdir: str, state: dict) -> None:

@@ -32,7 +32,8 @@ def collect(workdir: str, stages: List, state: dict, command: str) -> dict:
     rows = [{"stage": s.key, "title": s.title, **state["stages"].get(s.key, {})} for s in stages]
     teachers = [r["test_accuracy"] for r in rows if r["stage"].startswith("teachers/") and "test_accuracy" in r]
     out = {"command": command, "recipe": state["identity"]["experiment"],
-           "wall_seconds": float(sum(launch.get("seconds", 0.0) for launch in launches)),
+           "stage_seconds": float(sum(r.get("seconds", 0.0) for r in rows)),
+           "launch_seconds": float(sum(launch.get("seconds", 0.0) for launch in launches)),
            "launches": launches, "stages": rows,
            "teachers": {"test_accuracy": teachers, "mean": float(np.mean(teachers)), "std": float(np.std(teachers))},
            "student": None}
@@ -45,16 +46,18 @@ def collect(workdir: str, stages: List, state: dict, command: str) -> dict:
 def markdown(results: dict) -> str:
     lines = [f"# The best model in one command (recipe `{results['recipe']}`)", "",
              f"Command: `{results['command']}`", "",
-             f"Wall time: **{results['wall_seconds']:.0f} s** ({len(results['launches'])} launch(es); each counted to "
-             "the end of its last finished stage)", ""]
+             f"Time: **{results['stage_seconds']:.0f} s** for this result's stages, each as it ran (the table); the "
+             f"folder's {len(results['launches'])} launch(es) of the command took {results['launch_seconds']:.0f} s "
+             "(a launch killed in a stage counts to the end of its last finished stage)", ""]
     for name, what in (("student", "Student, trained on the training part"),
                        ("refit", "Student refit on train + validation")):
         r = results.get(name)
         if r:
             seeds = len(r["test_accuracy"])
             ens = f", ensemble of the {seeds} replicas {r['ensemble']:.4f}" if r.get("ensemble") is not None else ""
+            val = f", validation {r['val_accuracy']:.4f}" if r.get("val_accuracy") is not None else ""
             lines.append(f"- {what}: test **{r['mean']:.4f} ± {r['std']:.4f}** over {seeds} seed(s) "
-                         f"(epoch {r['epoch']} of {r['epochs_run']}){ens}; per seed "
+                         f"(epoch {r['epoch']} of {r['epochs_run']}{val}){ens}; per seed "
                          + ", ".join(f"{a:.4f}" for a in r["test_accuracy"]))
     t = results["teachers"]
     lines += [f"- Teachers: test {t['mean']:.4f} ± {t['std']:.4f} over {len(t['test_accuracy'])} run(s)", "",
@@ -64,6 +67,8 @@ def markdown(results: dict) -> str:
         extra = f"{r['documents']} documents, targets' argmax = label on {r['accuracy']:.4f}" if "documents" in r else ""
         lines.append(f"| {r['title']} | {r.get('seconds', 0):.0f} | {r.get('epochs') or '-'} | "
                      f"{'-' if acc is None else f'{acc:.4f}'} | {extra} |")
+    lines += ["", "Launches (UTC start, command, seconds):", ""] + [
+        f"- {launch['started']} `{launch['command']}` {launch.get('seconds', 0):.0f} s" for launch in results["launches"]]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,8 @@ length buckets stay a choice of the experiment (``--length_buckets``), not of th
   same choice lowers (tests/test_lowering.py) and is not yet measured there.
 - shard: a bidirectional model with one replica, on a CPU of two or more cores, runs each
   direction on its own core (``directions``, two CPU devices); everything else ``data`` (which
-  on one device is no split at all).
+  on one device is no split at all). On a GPU or TPU ``directions`` is refused (one line): it is
+  a CPU layout, and there one device runs both directions in one scan.
 - A resumed run keeps what its ``config.json`` says it started with, so that resuming on the same
   machine continues the same computation bit for bit.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from ngjax.config import Config, masked
+from ngjax.config import Config, ConfigError, masked
 
 
 def _saved(saved: Optional[dict], name: str) -> Optional[str]:
@@ -72,7 +73,10 @@ def resolve(cfg: Config, saved: Optional[dict], platform: str, devices: int) -> 
         cfg = cfg.replace(recurrence=kept or recurrence(cfg))
     if cfg.shard == "auto":
         kept = _saved(saved, "shard")
-        if kept == "directions" and not (devices == 2 and cfg.bidirectional):
-            kept = None  # on another machine now: not two devices
+        if kept == "directions" and not (platform == "cpu" and devices == 2 and cfg.bidirectional):
+            kept = None  # on another machine now: not two CPU devices
         cfg = cfg.replace(shard=kept or shard(cfg, platform, devices))
+    if cfg.shard == "directions" and platform != "cpu":
+        raise ConfigError(f"--shard=directions runs a bidirectional layer's two directions on two CPU cores; on "
+                          f"{platform} one device runs both in one scan: use --shard=data (or auto)")
     return cfg
