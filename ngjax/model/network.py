@@ -134,8 +134,8 @@ def apply(params: Params, tokens: jax.Array, spec: ModelSpec, rng: Optional[jax.
 
     ``rng``: a training step's dropout key; None (evaluation, prediction) turns dropout off. With
     ``spec.dtype`` bfloat16 the computation is bfloat16 and the logits come back as float32."""
-    h = features(params, tokens, spec, rng)
-    return heads.dense(in_compute_dtype({"dense": params["dense"]}, spec)["dense"], h).astype(jnp.float32)
+    params = in_compute_dtype(params, spec)  # once: features' own cast is then a no-op
+    return heads.dense(params["dense"], features(params, tokens, spec, rng)).astype(jnp.float32)
 
 
 def in_compute_dtype(params: Params, spec: ModelSpec) -> Params:
@@ -146,8 +146,8 @@ def in_compute_dtype(params: Params, spec: ModelSpec) -> Params:
     if spec.dtype == "float32":
         return params
     dtype = jnp.dtype(spec.dtype)
-    return {name: (group if name == "embedding" else jax.tree_util.tree_map(lambda a: a.astype(dtype), group))
-            for name, group in params.items()}
+    return {name: (group if name == "embedding" else jax.tree_util.tree_map(
+        lambda a: a if a.dtype == dtype else a.astype(dtype), group)) for name, group in params.items()}
 
 # ----------------------------------------------------------------------------- bookkeeping
 def split_trainable(params: Params, spec: ModelSpec) -> Tuple[Params, Params]:
