@@ -55,6 +55,8 @@ def main(argv) -> int:
     summary = train.train_and_evaluate(cfg, workdir, FLAGS.cache_dir, FLAGS.restore_from, report=FLAGS.report,
                                        restart=FLAGS.restart)
     final = summary.get("final") or {}
+    if "test_accuracy" not in final:  # --notest_each_epoch: the reported epoch's
+        final = summary.get("selected") or {}
     if final and distributed.is_main():
         print(f"Done: {summary['epochs']} epochs, test accuracy {final['test_accuracy']:.4f}; "
               f"results in {workdir}/", flush=True)

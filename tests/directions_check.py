@@ -43,9 +43,10 @@ def outputs(spec, params):
 
 corners = {}  # (cell, manual backward, pool, layers, pool_embeddings): max |split - one device|
 # each pooled apart on its device (maxmean: max and mean, interleaved back), final states after a layer
-# whose sequences are gathered (jax.grad's scan), a gathered sequence for attention beside the word vectors
+# whose sequences are gathered (jax.grad's scan), a gathered sequence for attention beside the word vectors,
+# pooled apart with the word vectors pooled beside them (--pool_embeddings)
 for cell, manual, pool, layers, words in [("lstm", True, "maxmean", 1, False), ("gru", False, "last", 2, False),
-                                          ("rnn", True, "attention", 1, True)]:
+                                          ("rnn", True, "attention", 1, True), ("gru", True, "maxmean", 1, True)]:
     spec = model.ModelSpec(cell, rows=30, embed_dim=5, hidden_size=4, num_classes=3, trainable_embedding=True,
                            bidirectional=True, num_layers=layers, pool=pool, pool_embeddings=words,
                            manual_backward=manual)
@@ -85,7 +86,20 @@ for name, s, m in [("one", spec, None), ("split", dataclasses.replace(spec, dire
         fn(end, jnp.asarray(x), jnp.asarray(y))
         compiled = fn._cache_size()
 
-print(json.dumps({"corners": corners, "epoch": maxdiff(ends["one"], ends["split"]), "replicated": replicated,
+# a teacher reading documents by length (ngjax.run.report.by_length_proba) with its directions on the two
+# devices, against the reference reading (document order, full length, one device)
+from ngjax.run import report  # noqa: E402
+
+spec = model.ModelSpec("gru", rows=30, embed_dim=5, hidden_size=4, num_classes=3, trainable_embedding=True,
+                       bidirectional=True, pool="maxmean", manual_backward=True)
+params = model.init(jax.random.PRNGKey(3), spec)
+docs = x.copy()
+docs[::2] = np.stack([np.roll(row, int((row == 0).sum())) for row in docs[::2]])  # half of them pre-padded
+assert report._reading_spec(spec).direction_mesh is not None
+by_length = float(np.abs(report.predict_proba(params, docs, spec, 8, by_length=True)
+                         - report.predict_proba(params, docs, spec, 8)).max())
+
+print(json.dumps({"by_length": by_length, "corners": corners, "epoch": maxdiff(ends["one"], ends["split"]), "replicated": replicated,
                   "programs": compiled, "all_reduce": "all-reduce" in hlo, "all_gather": "all-gather" in hlo,
                   "all_to_all": "all-to-all" in hlo,
                   "per_device_states": "f32[1,13,8,4]" in hlo}))

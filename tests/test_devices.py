@@ -24,13 +24,14 @@ def test_directions_on_two_devices_match_one_device():
     r = run_module("tests/directions_check.py", env={"XLA_FLAGS": ""})
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert len(out["corners"]) == 5 and max(out["corners"].values()) < 1e-5, out["corners"]  # with
+    assert len(out["corners"]) == 6 and max(out["corners"].values()) < 1e-5, out["corners"]  # with
     # --distinct_words' two paths
     assert out["epoch"] < 1e-5  # a bucketed epoch with dropout: the same parameters
     assert out["per_device_states"]  # each device's loop holds one direction: [1, T + 1, B, H]
     assert out["all_reduce"] and out["all_gather"] and not out["all_to_all"]  # the input's gradient summed,
     # the pooled features gathered, nothing resharded
     assert out["replicated"] and out["programs"] == 1  # the state comes back as placed: one program
+    assert out["by_length"] < 1e-5  # a teacher file's reading, sorted by length, directions on two devices
 
 
 def test_directions_from_the_command_line(corpus_dir, glove8, tmp_path):

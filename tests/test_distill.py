@@ -531,3 +531,32 @@ def test_a_linear_member_is_blended_into_every_target(corpus_dir, teachers, tmp_
     with pytest.raises(NgjaxError, match="--cross_fit"):
         linear.check(0.2, True)
     assert not os.path.exists(tmp_path / "x.npz")
+
+
+def test_the_linear_members_cs_fitted_side_by_side_are_the_ones_fitted_in_turn(monkeypatch):
+    from ngjax.distill import linear
+    texts = ["apple banana", "apple cherry", "banana apple", "zebra yak", "yak zebra lion", "lion zebra"] * 3
+    labels = np.array([0, 0, 0, 2, 2, 2] * 3)
+    val = (["apple", "zebra lion", "banana cherry", "yak"], np.array([0, 2, 0, 2]))
+    quiet = lambda *a, **k: None  # noqa: E731
+    fits = {}
+    for cores in (1, 3):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        fits[cores] = linear.fit((texts, labels), val, str.split, cs=(0.01, 1.0, 10.0), say=quiet)
+    assert fits[1].tried == fits[3].tried and fits[1].c == fits[3].c
+    np.testing.assert_array_equal(fits[1].probabilities(texts, 3), fits[3].probabilities(texts, 3))
+
+
+def test_teachers_of_one_vocabulary_tokenise_the_mixed_documents_once_and_read_them_by_length(teachers,
+                                                                                                monkeypatch):
+    from ngjax.distill import augment
+    dirs, _, _ = teachers
+    quiet = lambda *a, **k: None  # noqa: E731
+    calls = []
+    real = augment.read
+    monkeypatch.setattr(augment, "read", lambda *a: calls.append(1) or real(*a))
+    mixes, probs = ensemble.mixed_probabilities(dirs, 2, 12, 0, False, say=quiet)
+    assert len(calls) == 1  # two teachers, one vocabulary
+    again, fast = ensemble.mixed_probabilities(dirs, 2, 12, 0, False, say=quiet, by_length=True)
+    np.testing.assert_array_equal(again, mixes)
+    np.testing.assert_allclose(fast, probs, atol=1e-5)

@@ -64,6 +64,9 @@ def test_the_recipe_runs_whole_resumes_after_a_kill_and_adds_the_refit(corpus_di
         assert line in r.stdout  # read back, not trained again
     assert "Restored checkpoint of epoch" in r.stdout  # the student resumed
     assert (w / "teachers" / "seed0" / "metrics.jsonl").read_text() == teacher_rows
+    rows = [json.loads(line) for line in teacher_rows.splitlines()]  # test read once, at the reported epoch
+    assert [r["epoch"] for r in rows if "test_accuracy" in r] == [json.loads(
+        (w / "teachers" / "seed0" / "summary.json").read_text())["selected"]["epoch"]]
     results = json.loads((w / "results.json").read_text())
     student = results["student"]
     assert len(student["test_accuracy"]) == 2 and student["ensemble"] is not None
@@ -126,6 +129,10 @@ def test_a_teacher_file_changed_before_the_student_is_refused_and_a_missing_one_
     w, cache = tmp_path / "best", str(tmp_path / "cache")
     monkeypatch.setenv("NGJAX_EXPERIMENTS", recipe_env["NGJAX_EXPERIMENTS"])
     stages, state = recipe.prepare(str(w), "tiny_best", corpus_dir, 1, 1, False, False)
+    assert stages[1].options["by_length"]  # the fast path reads the documents sorted by length
+    reference, _ = recipe.prepare(str(tmp_path / "ref"), "tiny_best", corpus_dir, 1, 1, True, True)
+    assert "by_length" not in reference[1].options and "by_length" not in reference[3].options
+    assert stages[0].cfg.test_each_epoch is False
     said = []
     recipe.run_recipe(str(w), stages[:2], state, cache, "test", say=lambda *a, **k: said.append(a[0]))
     teacher_file = w / "teacher.npz"

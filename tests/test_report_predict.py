@@ -155,3 +155,40 @@ def test_report_command_for_an_existing_workdir(trained):
     assert r.returncode == 0, r.stderr[-2000:]
     assert os.path.exists(os.path.join(w, "plots", "confusion.png"))
     assert all(g in open(os.path.join(w, "report.txt")).read() for g in GROUPS)
+
+
+def test_reading_by_length_gives_the_reference_probabilities_with_fewer_positions(monkeypatch):
+    """A teacher file's fast reading (``by_length``): documents sorted by length, words moved to the
+    front, chunks cut to a few lengths; the reference's probabilities up to rounding, in document
+    order, for pre- and post-padded documents; an unmasked model (the seed's) is read as before."""
+    import jax
+
+    from ngjax.model import network as model
+
+    rng = np.random.default_rng(0)
+    docs = rng.integers(1, 40, (70, 150)).astype(np.int32)
+    for i, n in enumerate(rng.integers(0, 151, 70)):
+        docs[i, n:] = 0
+        if i % 2:
+            docs[i] = np.roll(docs[i], 150 - n)  # pre-padded
+    spec = model.ModelSpec("gru", rows=40, embed_dim=5, hidden_size=4, num_classes=3, trainable_embedding=True,
+                           bidirectional=True, pool="maxmean", manual_backward=True)
+    params = model.init(jax.random.PRNGKey(0), spec)
+    shapes = []
+    real = report._proba_fn
+
+    def counted(s):
+        fn = real(s)
+        return lambda p, t: shapes.append(t.shape) or fn(p, t)
+
+    monkeypatch.setattr(report, "_proba_fn", counted)
+    fast = report.predict_proba(params, docs, spec, 16, by_length=True)
+    assert len(shapes) == 5 and {s[0] for s in shapes} == {16}  # 70 documents in chunks of 16
+    assert sorted({s[1] for s in shapes}) == sorted({s[1] for s in shapes} & {64, 128, 150})  # a few lengths
+    assert sum(s[1] for s in shapes) < 5 * 150  # fewer positions than the full length
+    monkeypatch.setattr(report, "_proba_fn", real)
+    np.testing.assert_allclose(fast, report.predict_proba(params, docs, spec, 16), atol=1e-6)
+    seed = model.ModelSpec("lstm", rows=40, embed_dim=5, hidden_size=4, num_classes=3, trainable_embedding=True)
+    p = model.init(jax.random.PRNGKey(1), seed)
+    np.testing.assert_array_equal(report.predict_proba(p, docs, seed, 16, by_length=True),
+                                  report.predict_proba(p, docs, seed, 16))

@@ -233,3 +233,29 @@ def test_a_schedule_keeps_its_length_when_a_run_is_continued(corpus_dir, glove8,
     s = train.train_and_evaluate(cfg.replace(epochs=3), w, cache, report=False)  # continue: not refused
     assert s["epochs"] == 3
     assert json.load(open(os.path.join(w, "config.json")))["schedule_epochs"] == 2
+
+
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_test_once_reads_the_reported_epoch_as_every_epoch_would(corpus_dir, glove8, tmp_path, seeds):
+    """--notest_each_epoch: the same training; only the selected epoch's row has test metrics, the
+    ones a run evaluating test every epoch records for that epoch (replicas and ensemble too)."""
+    cache = str(tmp_path / "c")
+    cfg = _cfg(corpus_dir, glove8, val_fraction=0.3, epochs=4, learning_rate=0.05, finetune_embedding=True,
+               seeds=seeds)
+    every = train.train_and_evaluate(cfg, str(tmp_path / "every"), cache, report=False)
+    once = train.train_and_evaluate(cfg.replace(test_each_epoch=False), str(tmp_path / "once"), cache, report=False)
+    rows, all_rows = _rows(str(tmp_path / "once")), _rows(str(tmp_path / "every"))
+    best = once["selected"]["epoch"]
+    assert best == every["selected"]["epoch"]
+    assert [r["epoch"] for r in rows if "test_accuracy" in r] == [best]
+    tested = [k for k in all_rows[best - 1] if k.startswith("test_")]
+    assert tested and all(rows[best - 1][k] == all_rows[best - 1][k] for k in tested)
+    assert rows[best - 1].get("per_seed") == all_rows[best - 1].get("per_seed")
+    for key in ("train_loss", "val_loss", "val_accuracy"):  # the same training and validation
+        assert [r[key] for r in rows] == [r[key] for r in all_rows]
+    assert once["selected"]["test_accuracy"] == every["selected"]["test_accuracy"]
+    if seeds > 1:  # the replicas' statistics: the reported epoch's (the last one has no test metrics)
+        want = np.mean(all_rows[best - 1]["per_seed"]["test_accuracy"])
+        assert once["seeds"]["test_accuracy"]["mean"] == pytest.approx(want)
+    line = metrics.epoch_line(1, 4, dict(rows[0], epoch_seconds=1.0))
+    assert "val_accuracy" in line and "test" not in line

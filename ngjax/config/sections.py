@@ -155,6 +155,9 @@ class TrainingConfig:
                                  "--val_fraction).", harmless=True)
     monitor: str = option("val_accuracy", "The validation metric that picks the best epoch (with --val_fraction).",
                           choices=("val_accuracy", "val_loss"))
+    test_each_epoch: bool = option(True, "Evaluate the test split after every epoch (the seed's script does); false: "
+                                   "once, on the epoch the run reports, at its end (test selects nothing).",
+                                   harmless=True)
 
     def check(self) -> None:
         zero_or_count("early_stopping", self.early_stopping)

@@ -17,7 +17,8 @@ from ngjax.errors import NgjaxError
 
 
 def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print,
-                           delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False):
+                           delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False,
+                           by_length: bool = False):
     """(averaged probabilities float32[N, C] on the training part, labels int32[N], split dict).
     With ``delete`` > 0 each teacher reads every document ``passes`` times with that fraction of its
     words deleted (fixed by ``seed``), and the probabilities are averaged over the passes too: a
@@ -43,9 +44,9 @@ def ensemble_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = N
         say(f"teacher {workdir}: epoch {run.epoch}, {len(labels)} training documents", flush=True)
         rng = np.random.default_rng(seed)
         for _ in range(passes):
-            p = _read(run, ds.x_train, delete, rng)
+            p = _read(run, ds.x_train, delete, rng, by_length)
             if whole_train and ds.x_val is not None:
-                p = _in_corpus_order(p, _read(run, ds.x_val, delete, rng), run.cfg)
+                p = _in_corpus_order(p, _read(run, ds.x_val, delete, rng, by_length), run.cfg)
             total = p if total is None else total + p
     if whole_train and ds.x_val is not None:
         labels = _in_corpus_order(labels, ds.y_val, run.cfg)
@@ -79,14 +80,15 @@ def _split_and_source(cfg) -> dict:
     return dict(distill.split_of(cfg), data=os.path.realpath(cfg.data_dir) if cfg.data_dir else None)
 
 
-def _read(run, x: np.ndarray, delete: float, rng: np.random.Generator) -> np.ndarray:
+def _read(run, x: np.ndarray, delete: float, rng: np.random.Generator, by_length: bool = False) -> np.ndarray:
     """A teacher's probabilities on token ids ``x``, with that fraction of each document's words
-    deleted first (drawn from ``rng``) when ``delete`` > 0."""
+    deleted first (drawn from ``rng``) when ``delete`` > 0; ``by_length``: sorted by length, each
+    chunk at its own length (``ngjax.run.report.by_length_proba``: equal up to rounding, faster)."""
     from ngjax.run.report import predict_proba
 
     if delete:
         x = distill.delete_words(x, delete, rng, run.cfg.padding == "pre")
-    return predict_proba(run.params, x, run.spec, batch_size=256)
+    return predict_proba(run.params, x, run.spec, batch_size=256, by_length=by_length)
 
 
 def _in_corpus_order(train_part: np.ndarray, val_part: np.ndarray, cfg) -> np.ndarray:
@@ -126,7 +128,8 @@ def _split_of_corpus(cfg):
 
 
 def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print,
-                               delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False):
+                               delete: float = 0.0, passes: int = 1, seed: int = 0, whole_train: bool = False,
+                               by_length: bool = False):
     """Like ``ensemble_probabilities``, from K runs trained with --cv_folds=K, one per --cv_fold: each
     training document's probabilities come from the run that held its fold out, i.e. from a model
     that never saw it (out-of-fold), not from teachers that fit it. The targets are for a student
@@ -160,12 +163,12 @@ def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str]
             "held-out documents", flush=True)
         rng = np.random.default_rng(seed)
         for _ in range(passes):
-            p = _read(run, ds.x_heldout, delete, rng) / passes
+            p = _read(run, ds.x_heldout, delete, rng, by_length) / passes
             if probs is None:
                 probs = np.zeros((len(labels), p.shape[1]), np.float64)
             probs[held[run.cfg.cv_fold]] += p
             if whole_train and ds.x_val is not None:
-                pv = _read(run, ds.x_val, delete, rng) / (passes * k)
+                pv = _read(run, ds.x_val, delete, rng, by_length) / (passes * k)
                 val_total = pv if val_total is None else val_total + pv
     base.pop("data")
     if whole_train and val_total is not None:
@@ -175,7 +178,8 @@ def cross_fitted_probabilities(workdirs: Sequence[str], cache_dir: Optional[str]
     return probs.astype(np.float32), np.asarray(labels, np.int32), base
 
 
-def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print) -> np.ndarray:
+def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None, say=print,
+                       by_length: bool = False) -> np.ndarray:
     """The runs' averaged probabilities float32[N_test, C] on the test texts, each run reading them its
     own way, for a --transductive student (which distils on those texts, unlabeled). The labels of
     the test documents are not read here; the runs must share one data source."""
@@ -191,7 +195,7 @@ def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None,
                              "teachers must share one")
         ds = load_dataset(run.cfg, cache_dir)
         say(f"teacher {workdir}: epoch {run.epoch}, {len(ds.x_test)} test texts (unlabeled)", flush=True)
-        p = _read(run, ds.x_test, 0.0, None)
+        p = _read(run, ds.x_test, 0.0, None, by_length)
         if total is not None and p.shape != total.shape:
             raise NgjaxError(f"--workdirs: {workdir} has {p.shape[0]} test documents, {first} {total.shape[0]}")
         total = p.astype(np.float64) if total is None else total + p
@@ -199,7 +203,7 @@ def test_probabilities(workdirs: Sequence[str], cache_dir: Optional[str] = None,
 
 
 def mixed_probabilities(workdirs: Sequence[str], copies: int, limit: int, seed: int, whole_train: bool,
-                        say=print):
+                        say=print, by_length: bool = False):
     """(mixes int64[M, 5], the runs' averaged probabilities float32[M, C] on those mixed documents):
     ``copies`` mixed documents per training document of the file (``ngjax.distill.augment``), cut within
     the first ``limit`` words, each run reading them with its own tokenizer and length."""
@@ -209,14 +213,18 @@ def mixed_probabilities(workdirs: Sequence[str], copies: int, limit: int, seed: 
 
     if copies < 1 or limit < 1:
         raise NgjaxError(f"--mix_copies={copies} / --mix_length={limit}: must be >= 1")
-    words, mixes, total = None, None, None
+    words, mixes, total, read = None, None, None, {}
     for workdir, run in _load_runs(workdirs, 0.0, 1, "--workdir=..."):
         if mixes is None:  # the documents in the file's order: the training part, or all with --whole_train
             cfg = run.cfg.replace(cv_folds=0, cv_fold=0, **({"val_fraction": 0.0} if whole_train else {}))
             words = augment.word_lists(training_texts(cfg), run.tokenizer)
             mixes = augment.draw(np.array([len(w) for w in words]), copies, limit, seed)
         say(f"teacher {workdir}: {len(mixes)} mixed documents", flush=True)
-        x = augment.read(words, mixes, run.tokenizer, run.cfg)
-        p = predict_proba(run.params, x, run.spec, batch_size=256).astype(np.float64)
+        # teachers of one configuration share a vocabulary: the mixed texts are tokenised once for them
+        key = (run.tokenizer.to_json(), run.cfg.seq_len, run.cfg.padding, run.cfg.truncating)
+        if key not in read:
+            read[key] = augment.read(words, mixes, run.tokenizer, run.cfg)
+        x = read[key]
+        p = predict_proba(run.params, x, run.spec, batch_size=256, by_length=by_length).astype(np.float64)
         total = p if total is None else total + p
     return mixes, (total / len(workdirs)).astype(np.float32)

@@ -51,7 +51,6 @@ def fit(train: tuple, val: tuple, split_words, cs: Sequence[float] = DEFAULT_CS,
     ``val`` (ties: the first); ``split_words``: text -> words. With one C an empty ``val`` is allowed
     (nothing to choose; its validation accuracy is then NaN)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
 
     cs = c_values(cs)
@@ -66,8 +65,7 @@ def fit(train: tuple, val: tuple, split_words, cs: Sequence[float] = DEFAULT_CS,
     f_va = features.transform(list(x_va)) if len(x_va) else None
     best = None
     tried = []
-    for c in cs:
-        clf = LogisticRegression(C=c, max_iter=2000).fit(f_tr, y_tr)
+    for c, clf in zip(cs, _fit_each(cs, f_tr, y_tr)):
         acc = float((clf.predict(f_va) == np.asarray(y_va)).mean()) if f_va is not None else float("nan")
         tried.append((c, acc))
         say(f"linear member: C={c:g} validation accuracy {acc:.4f}", flush=True)
@@ -76,6 +74,21 @@ def fit(train: tuple, val: tuple, split_words, cs: Sequence[float] = DEFAULT_CS,
     c, acc, clf = best
     return Member(model=Pipeline(list(features.steps) + [("logisticregression", clf)]), c=c, val_accuracy=acc,
                   tried=tuple(tried))
+
+
+def _fit_each(cs: Sequence[float], features, labels) -> list:
+    """One logistic regression per C, fitted side by side on the CPU's cores (each fit is
+    deterministic and independent of the others: the same models as one after the other)."""
+    import os
+
+    from joblib import Parallel, delayed
+    from sklearn.linear_model import LogisticRegression
+
+    def one(c):
+        return LogisticRegression(C=c, max_iter=2000).fit(features, labels)
+
+    jobs = min(len(cs), os.cpu_count() or 1)
+    return [one(c) for c in cs] if jobs == 1 else Parallel(n_jobs=jobs)(delayed(one)(c) for c in cs)
 
 
 def blend(ensemble: np.ndarray, member: np.ndarray, weight: float) -> np.ndarray:

@@ -66,21 +66,23 @@ def recipe_configs(name: str, data_dir: Optional[str], teachers: Optional[int], 
             "teachers": count}
 
 
-def plan(workdir: str, recipe: dict, name: str, seeds: int, refit: bool) -> List[Stage]:
-    """The stages, in order (the refit's student is completed once the student has chosen its epochs)."""
+def plan(workdir: str, recipe: dict, name: str, seeds: int, refit: bool, reference: bool = False) -> List[Stage]:
+    """The stages, in order (the refit's student is completed once the student has chosen its epochs).
+    Unless ``reference``, the teachers read the teacher files' documents sorted by length."""
+    reading = dict(recipe["teacher_options"], **({} if reference else {"by_length": True}))
     teacher_dirs = [os.path.join(workdir, "teachers", f"seed{k}") for k in range(recipe["teachers"])]
     stages = [Stage(f"teachers/seed{k}", f"teacher {k + 1} of {len(teacher_dirs)} (seed {k})",
                     _config(recipe["teacher"], name, seed=k)) for k in range(len(teacher_dirs))]
     student = student_folder(seeds)
     out = os.path.join(workdir, "teacher.npz")
     stages.append(Stage("teacher.npz", "teacher file", out=out, teachers=teacher_dirs,
-                        options=recipe["teacher_options"], reader=student))
+                        options=reading, reader=student))
     stages.append(Stage(student, f"student ({seeds} seed{'s' * (seeds > 1)})",
                         _config(recipe["student"], name, teacher=out, seeds=seeds)))
     if refit:
         out = os.path.join(workdir, "refit", "teacher.npz")
         stages.append(Stage("refit/teacher.npz", "teacher file for the refit (every training document)", out=out,
-                            teachers=teacher_dirs, options=dict(recipe["teacher_options"], whole_train=True),
+                            teachers=teacher_dirs, options=dict(reading, whole_train=True),
                             reader=f"refit/{student}"))
         stages.append(Stage(f"refit/{student}", "student refit on train + validation",
                             _config(recipe["student"], name, teacher=out, seeds=seeds, val_fraction=0.0,
@@ -94,7 +96,8 @@ def student_folder(seeds: int) -> str:
 
 
 def _config(values: dict, name: str, **more) -> Config:
-    return validate(Config.from_dict(dict(values, experiment=name, **more)))
+    """A stage's run: test selects nothing, so each run reads test once, at its reported epoch."""
+    return validate(Config.from_dict(dict(values, experiment=name, test_each_epoch=False, **more)))
 
 
 def check_folder(workdir: str, identity: dict) -> dict:
@@ -127,7 +130,7 @@ def prepare(workdir: str, name: str, data_dir: Optional[str], teachers: Optional
     identity = {"experiment": name, "reference": reference,
                 "data_dir": os.path.realpath(data_dir) if data_dir else None, **json.loads(json.dumps(recipe))}
     state = check_folder(workdir, identity)
-    return plan(workdir, recipe, name, seeds, refit), state
+    return plan(workdir, recipe, name, seeds, refit, reference), state
 
 
 def run_recipe(workdir: str, stages: List[Stage], state: dict, cache_dir: Optional[str], command: str,

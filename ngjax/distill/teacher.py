@@ -59,16 +59,21 @@ def main(argv) -> int:
 
 def write_file(workdirs, out: str, cache_dir=None, *, cross_fit: bool = False, delete: float = 0.0, passes: int = 1,
                seed: int = 0, whole_train: bool = False, transductive: bool = False, mix_copies: int = 0,
-               mix_length: int = 400, linear_weight: float = 0.0, linear_c=linear.DEFAULT_CS) -> dict:
+               mix_length: int = 400, linear_weight: float = 0.0, linear_c=linear.DEFAULT_CS,
+               by_length: bool = False) -> dict:
     """Write the teacher file ``out`` of the finished runs ``workdirs`` (the options as the flags of
-    this command); returns {documents, accuracy (of the targets' argmax on the labels)}."""
+    this command); returns {documents, accuracy (of the targets' argmax on the labels)}. ``by_length``:
+    the runs read the documents sorted by length (``ngjax.run.report.by_length_proba``: the same
+    probabilities up to rounding, faster; the recipe's fast path; this command reads as the committed
+    teacher files were read)."""
     make = cross_fitted_probabilities if cross_fit else ensemble_probabilities
     probs, labels, split = make(workdirs, cache_dir, delete=delete, passes=passes, seed=seed,
-                                whole_train=whole_train)
-    test = test_probabilities(workdirs, cache_dir) if transductive else None
+                                whole_train=whole_train, by_length=by_length)
+    test = test_probabilities(workdirs, cache_dir, by_length=by_length) if transductive else None
     mixes, mix_probs = None, None
     if mix_copies:
-        mixes, mix_probs = mixed_probabilities(workdirs, mix_copies, mix_length, seed, whole_train)
+        mixes, mix_probs = mixed_probabilities(workdirs, mix_copies, mix_length, seed, whole_train,
+                                               by_length=by_length)
         if len(mixes) != mix_copies * len(labels):
             raise NgjaxError(f"--mix_copies: {len(mixes)} mixed documents for {len(labels)} training documents; "
                              "was the data changed since the runs trained?")

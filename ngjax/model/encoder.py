@@ -119,7 +119,7 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
         p = params[layer_name(spec.cell, layer)]
         apart = None
         if spec.bidirectional and spec.direction_mesh is not None:
-            apart = pool if last and per_feature and pool is not None and not spec.pool_embeddings else None
+            apart = pool if last and per_feature and pool is not None else None
         run = functools.partial(_layer, p, mask=mask, spec=spec, sequences=sequences, pool=apart)
         if layer == 0 and bound is not None:  # each distinct word projected once; a batch with more: per token
             ids, where, count = distinct(tokens, bound, params["embedding"]["table"].shape[0])
@@ -130,11 +130,18 @@ def encode(params, tokens: jax.Array, spec, rng: Optional[jax.Array] = None,
                              lambda: run(dense() if vectors is None else vectors))
         else:
             x = run(x)
-        if apart is not None:
-            return x, mask
+        if apart is not None:  # (the word vectors pooled here, their blocks beside the directions')
+            return (_beside(x, apart(words, mask), 2 * spec.hidden_size) if spec.pool_embeddings else x), mask
     if spec.pool_embeddings:  # the word vectors ride beside the outputs into the pooling
         x = jnp.concatenate([x, words], axis=-1)
     return (x if pool is None else pool(x, mask)), mask
+
+
+def _beside(pooled: jax.Array, words: jax.Array, width: int) -> jax.Array:
+    """Per-feature pooling blocks of the outputs (``width`` features each, [B, k*width]) and of the word
+    vectors ([B, k*E]) laid out as pooling their concatenation [B, T, width+E] lays them out."""
+    b, k = pooled.shape[0], pooled.shape[1] // width
+    return jnp.concatenate([pooled.reshape(b, k, width), words.reshape(b, k, -1)], axis=-1).reshape(b, -1)
 
 
 def _distinct_bound(spec, shape) -> Optional[int]:

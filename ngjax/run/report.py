@@ -24,10 +24,13 @@ from ngjax.config import ConfigError
 SAMPLES = 12
 
 
-def predict_proba(params, tokens: np.ndarray, spec, batch_size: int = 1024) -> np.ndarray:
-    """Softmax probabilities float32[N, C] for tokens int32[N, T], in jitted chunks."""
+def predict_proba(params, tokens: np.ndarray, spec, batch_size: int = 1024, by_length: bool = False) -> np.ndarray:
+    """Softmax probabilities float32[N, C] for tokens int32[N, T], in jitted chunks: in document
+    order at full length (the reference), or with ``by_length`` (a masked model) ``by_length_proba``'s way."""
     import jax.numpy as jnp
 
+    if by_length and spec.masked:
+        return by_length_proba(params, tokens, spec, batch_size)
     fn = _proba_fn(spec)
     out = []
     for start in range(0, tokens.shape[0], batch_size):
@@ -37,6 +40,58 @@ def predict_proba(params, tokens: np.ndarray, spec, batch_size: int = 1024) -> n
             chunk = np.pad(chunk, ((0, batch_size - n), (0, 0)))
         out.append(np.asarray(fn(params, jnp.asarray(chunk)))[:n])
     return np.concatenate(out) if out else np.zeros((0, spec.num_classes), np.float32)
+
+
+def by_length_proba(params, tokens: np.ndarray, spec, batch_size: int = 256, step: int = 64) -> np.ndarray:
+    """``predict_proba`` of a masked model (its probabilities do not depend on the padding, up to
+    rounding) computing less: the documents sorted by length, their words moved to the front, each
+    chunk of ``batch_size`` cut to its longest document rounded up to ``step`` positions (a few
+    compiled shapes), the result back in document order. With a bidirectional layer and two CPU
+    devices each direction runs on its own device, as the run trained (``--shard=directions``)."""
+    import jax.numpy as jnp
+
+    tokens = np.asarray(tokens)
+    n, seq_len = tokens.shape
+    out = np.zeros((n, spec.num_classes), np.float32)
+    if not n:
+        return out
+    front = np.take_along_axis(tokens, np.argsort(tokens == 0, axis=1, kind="stable"), axis=1)  # post-padded
+    lengths = (tokens != 0).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    spec = _reading_spec(spec)
+    fn = _proba_fn(spec)
+    put = jnp.asarray
+    if spec.direction_mesh is not None:  # params and tokens replicated on both devices
+        import jax
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        both = NamedSharding(spec.direction_mesh, PartitionSpec())
+        params = jax.device_put(params, both)
+        put = lambda a: jax.device_put(a, both)  # noqa: E731
+    for start in range(0, n, batch_size):
+        ids = order[start:start + batch_size]
+        length = int(min(seq_len, max(step, -(-int(lengths[ids[-1]]) // step) * step)))
+        chunk = front[ids, :length]
+        if len(ids) < batch_size and n > batch_size:  # keep one compiled shape per length
+            chunk = np.pad(chunk, ((0, batch_size - len(ids)), (0, 0)))
+        out[ids] = np.asarray(fn(params, put(chunk)))[:len(ids)]
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _reading_spec(spec):
+    """``spec`` with its directions on two devices where that is the fast layout (a bidirectional
+    model, exactly two CPU devices visible): see ``ngjax.train.fastest``."""
+    import dataclasses
+
+    import jax
+
+    from ngjax.train import devices
+
+    if not spec.bidirectional or spec.direction_mesh is not None or jax.device_count() != 2 \
+            or jax.devices()[0].platform != "cpu":
+        return spec
+    return dataclasses.replace(spec, direction_mesh=devices.make_mesh("directions", 1, 1, 1))
 
 
 @functools.lru_cache(maxsize=8)

@@ -65,6 +65,7 @@ def train_and_evaluate(cfg: Config, workdir: str, cache_dir: Optional[str] = Non
                              "saved. Run the same command to resume")
     state = ckpts.selected_state(state, history)
     ckpts.close()
+    _test_at_end(run, state, history, splits, programs, workdir)
     summary = _summary(run, history, time.perf_counter() - t_start)
     if distributed.is_main():
         workdir_lib.write_summary(workdir, summary)
@@ -173,7 +174,7 @@ def _train_epochs(run, state, history, splits, programs: Programs, saves: "_Save
         row = {"epoch": epoch + 1}
         metrics.add_to_row(row, metrics.split_metrics(sums, "train"))
         _stop_if_not_finite(row, epoch, saves.latest)
-        _evaluate_into(row, full_params(state), splits, programs)
+        _evaluate_into(row, full_params(state), splits if cfg.test_each_epoch else _without_test(splits), programs)
         if cfg.seeds > 1:
             row["per_seed"]["seed"] = list(range(cfg.seed, cfg.seed + cfg.seeds))
         row["epoch_seconds"] = time.perf_counter() - t0
@@ -200,6 +201,22 @@ def _evaluate_into(row: dict, params, splits, programs: Programs) -> None:
                 metrics.add_to_row(row, metrics.split_metrics(sums["ensemble"], f"{split}_ensemble"))
                 sums = sums["replicas"]
             metrics.add_to_row(row, metrics.split_metrics(sums, split))
+
+
+def _without_test(splits: dict) -> dict:
+    return {k: v for k, v in splits.items() if k != "test"}
+
+
+def _test_at_end(run, state, history: list, splits, programs: Programs, workdir: str) -> None:
+    """--notest_each_epoch: the test metrics of the epoch the run reports (its selected one, else its
+    last), evaluated once on ``state`` (that epoch's) and written into that epoch's row."""
+    if run.cfg.test_each_epoch or not history:
+        return
+    row = selection.selected_row(history, run.cfg.monitor) or history[-1]
+    if "test_accuracy" not in row:
+        _evaluate_into(row, full_params(state), {"test": splits["test"]}, programs)
+        if distributed.is_main():
+            workdir_lib.write_metrics(workdir, history)
 
 
 def _stop_if_not_finite(row: dict, epoch: int, ckpts: Checkpoints) -> None:

@@ -66,7 +66,8 @@ def epoch_line(epoch: int, epochs: int, m: dict) -> str:
              f"loss: {m['train_loss']:.4f}", f"accuracy: {m['train_accuracy']:.4f}"]
     if "val_loss" in m:
         parts += [f"val_loss: {m['val_loss']:.4f}", f"val_accuracy: {m['val_accuracy']:.4f}"]
-    parts += [f"test_loss: {m['test_loss']:.4f}", f"test_accuracy: {m['test_accuracy']:.4f}"]
+    if "test_loss" in m:  # (--notest_each_epoch: only the reported epoch's, at the end)
+        parts += [f"test_loss: {m['test_loss']:.4f}", f"test_accuracy: {m['test_accuracy']:.4f}"]
     if "test_accuracy_std" in m:
         parts[-1] += f" ± {m['test_accuracy_std']:.4f} ({len(m['per_seed']['seed'])} seeds, mean ± std)"
     if "test_ensemble_accuracy" in m:
@@ -80,13 +81,14 @@ def run_summary(params: Dict[str, int], history: List[dict], extra: Dict[str, An
         "params": params,
         "epochs": len(history),
         "final": history[-1] if history else None,
-        "best_test_accuracy": max((r["test_accuracy"] for r in history), default=None),
+        "best_test_accuracy": max((r["test_accuracy"] for r in history if "test_accuracy" in r), default=None),
     }
     summary.update(extra)
     reported = extra.get("selected") or (history[-1] if history else {})
     if "test_ensemble_accuracy" in reported:
         summary["ensemble"] = {k: reported[k] for k in reported if "_ensemble_" in k}
-    per = (history[-1] if history else {}).get("per_seed")
+    per = next((r["per_seed"] for r in (history[-1] if history else {}, reported)
+                if "test_accuracy" in r.get("per_seed", {})), None)  # the last epoch's, else the reported one's
     if per:
         summary["seeds"] = {"seeds": per["seed"], **{
             key: {"mean": float(np.mean(per[key])), "std": float(np.std(per[key])),
