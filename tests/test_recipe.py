@@ -164,3 +164,14 @@ def test_recipe_options_are_checked_before_anything_runs(corpus_dir, tmp_path, r
                    env=recipe_env)
     assert r.returncode == 2 and "holds other files and no recipe.json" in r.stderr
     assert not w.exists() and os.listdir(tmp_path / "other") == ["notes.txt"]
+
+
+def test_stage_epoch_times_a_recipe_stages_training_and_evaluations_apart(corpus_dir, tmp_path, recipe_env):
+    r = run_module("experiments.bench.stage_epoch", "--experiment=tiny_best", "--stage=teacher", "--epochs=2",
+                   f"--data_dir={corpus_dir}", f"--cache_dir={tmp_path / 'c'}", env=recipe_env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [line for line in r.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and all("training" in line and "val" in line and "test" in line for line in lines)
+    r = run_module("experiments.bench.stage_epoch", "--experiment=tiny_best", "--stage=student",
+                   f"--data_dir={corpus_dir}", f"--cache_dir={tmp_path / 'c'}", env=recipe_env)
+    assert r.returncode != 0 and "teacher" in r.stderr.strip().splitlines()[-1]  # a student needs its teacher file
